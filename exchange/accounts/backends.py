@@ -1,0 +1,15 @@
+"""Authentication that refuses frozen users."""
+from django.contrib.auth.backends import ModelBackend
+
+from exchange.accounts.models import Profile, UserStatus
+
+
+def is_frozen(user) -> bool:
+    return Profile.objects.filter(user_id=user.pk, status=UserStatus.FROZEN).exists()
+
+
+class ActiveProfileBackend(ModelBackend):
+    """Django's username/password backend, plus: a frozen user cannot log in."""
+
+    def user_can_authenticate(self, user) -> bool:
+        return super().user_can_authenticate(user) and not is_frozen(user)

@@ -1,0 +1,53 @@
+"""Traders' profiles and API keys. Users themselves are Django's ``auth.User``."""
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+
+class UserStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    FROZEN = "frozen", "Frozen"
+
+
+class Profile(models.Model):
+    """What the exchange knows about a user beyond the login: status and KYC level."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    status = models.CharField(max_length=8, choices=UserStatus.choices, default=UserStatus.ACTIVE)
+    kyc_level = models.PositiveSmallIntegerField(default=0, help_text="0 none, 1 basic, 2 verified, 3 enhanced.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.status == UserStatus.FROZEN
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.status}, KYC {self.kyc_level})"
+
+
+class ApiKeyScope(models.TextChoices):
+    READ = "read", "Read"
+    TRADE = "trade", "Trade"
+    WITHDRAW = "withdraw", "Withdraw"
+
+
+class ApiKey(models.Model):
+    """A key for programs. The secret is stored encrypted (it is needed to check HMAC
+    signatures) and is shown to its owner once, when the key is created."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
+    key = models.CharField(max_length=64, unique=True)
+    secret_encrypted = models.TextField()
+    label = models.CharField(max_length=64, blank=True)
+    scopes = ArrayField(models.CharField(max_length=16, choices=ApiKeyScope.choices), default=list)
+    allowed_ips = ArrayField(models.GenericIPAddressField(), default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def __str__(self) -> str:
+        return f"{self.key[:8]}… ({self.user}, {','.join(self.scopes)})"

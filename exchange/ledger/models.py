@@ -1,0 +1,166 @@
+"""The double-entry ledger.
+
+Every change of a balance is a ``LedgerEntry`` whose ``Posting`` rows sum to zero per asset.
+A balance has two buckets, ``available`` and ``held``; moving funds between them is itself an
+entry (a hold or a release), so the postings explain every balance to the last decimal.
+Deposits and withdrawals post against the system ``external`` account, fees to ``fees``.
+``Balance`` rows are a cache of the postings' sums kept in the same transaction, and
+``verify_ledger`` proves that the cache and the postings agree.
+"""
+from django.conf import settings
+from django.db import models
+
+from exchange.amounts import DECIMAL_PLACES, MAX_DIGITS
+from exchange.markets.models import Asset
+
+
+def _amount_field(**kwargs) -> models.DecimalField:
+    return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)
+
+
+class AccountKind(models.TextChoices):
+    USER = "user", "User"
+    EXTERNAL = "external", "External (deposits and withdrawals)"
+    FEES = "fees", "Fees"
+
+
+class LedgerAccount(models.Model):
+    """Who owns a set of balances: one per user, plus the system's external and fee accounts."""
+
+    kind = models.CharField(max_length=16, choices=AccountKind.choices)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_account"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind"], condition=models.Q(user__isnull=True), name="one_account_per_system_kind"),
+            models.CheckConstraint(
+                condition=(models.Q(kind="user") & models.Q(user__isnull=False))
+                | (~models.Q(kind="user") & models.Q(user__isnull=True)),
+                name="user_accounts_have_a_user",
+            ),
+        ]
+
+    @property
+    def is_system(self) -> bool:
+        return self.kind != AccountKind.USER
+
+    def __str__(self) -> str:
+        return f"user:{self.user_id}" if self.user_id else self.kind
+
+
+class Balance(models.Model):
+    """The current ``available`` and ``held`` amounts of one asset in one account."""
+
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="balances")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT)
+    available = _amount_field(default=0)
+    held = _amount_field(default=0)
+    # Copied from the account so that the database itself refuses a negative user balance.
+    is_system = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "asset"], name="one_balance_per_account_asset"),
+            models.CheckConstraint(condition=models.Q(held__gte=0), name="balance_held_gte_0"),
+            models.CheckConstraint(
+                condition=models.Q(available__gte=0) | models.Q(is_system=True), name="user_available_gte_0"
+            ),
+        ]
+
+    @property
+    def total(self):
+        return self.available + self.held
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.asset}: {self.available} + {self.held} held"
+
+
+class EntryKind(models.TextChoices):
+    DEPOSIT = "deposit", "Deposit"
+    WITHDRAWAL = "withdrawal", "Withdrawal"
+    HOLD = "hold", "Hold"
+    RELEASE = "release", "Release"
+    TRADE = "trade", "Trade"
+    FEE = "fee", "Fee"
+    ADJUSTMENT = "adjustment", "Adjustment"
+
+
+class LedgerEntry(models.Model):
+    """One balanced change: what happened (``kind``) and what caused it (``reference``)."""
+
+    kind = models.CharField(max_length=16, choices=EntryKind.choices)
+    reference = models.CharField(max_length=64, help_text="The cause, e.g. order:42, trade:7, withdrawal:3.")
+    idempotency_key = models.CharField(max_length=128, unique=True, null=True, blank=True)
+    memo = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name_plural = "ledger entries"
+        indexes = [models.Index(fields=["reference"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind} {self.reference}"
+
+
+class Bucket(models.TextChoices):
+    AVAILABLE = "available", "Available"
+    HELD = "held", "Held"
+
+
+class Posting(models.Model):
+    """One leg of an entry. Postings to ``held`` name the hold they add to or draw from."""
+
+    entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="postings")
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="postings")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT)
+    bucket = models.CharField(max_length=9, choices=Bucket.choices)
+    amount = _amount_field()
+    hold = models.CharField(max_length=64, null=True, blank=True, help_text="The hold this posting moves, e.g. order:42.")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["account", "asset"]),
+            models.Index(fields=["hold"], condition=models.Q(hold__isnull=False), name="posting_hold_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(bucket="held") & models.Q(hold__isnull=False))
+                | (models.Q(bucket="available") & models.Q(hold__isnull=True)),
+                name="held_postings_name_their_hold",
+            ),
+            models.CheckConstraint(condition=~models.Q(amount=0), name="posting_amount_nonzero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.asset} {self.bucket} {self.amount:+}"
+
+
+class WithdrawalStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    COMPLETED = "completed", "Completed"
+    REJECTED = "rejected", "Rejected"
+
+
+class Withdrawal(models.Model):
+    """A request to send funds out. The amount is held until it completes or is rejected."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="withdrawals")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT)
+    amount = _amount_field()
+    address = models.CharField(max_length=128)
+    status = models.CharField(max_length=16, choices=WithdrawalStatus.choices, default=WithdrawalStatus.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="withdrawal_amount_gt_0")]
+
+    @property
+    def hold_reference(self) -> str:
+        return f"withdrawal:{self.pk}"
+
+    def __str__(self) -> str:
+        return f"withdrawal #{self.pk} {self.amount} {self.asset} ({self.status})"

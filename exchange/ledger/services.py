@@ -1,0 +1,298 @@
+"""Writes to the ledger: one function per use case, each one balanced entry in one transaction.
+
+All of them go through ``entry_post``, which locks the touched balance rows in a fixed order
+(account id, then asset id) so that concurrent entries never deadlock, applies the postings,
+and lets the database's check constraints refuse anything that would go negative.
+"""
+from collections import defaultdict
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from exchange.amounts import check_positive_amount, parse_amount, parse_decimal
+from exchange.errors import ExchangeError
+from exchange.ledger.models import (
+    AccountKind,
+    Balance,
+    EntryKind,
+    LedgerAccount,
+    LedgerEntry,
+    Posting,
+    Withdrawal,
+    WithdrawalStatus,
+)
+from exchange.ledger.postings import AVAILABLE, HELD, PostingSpec, TradeLegs, trade_postings, unbalanced_assets
+from exchange.markets.models import Asset
+
+
+def account_for_user(user: AbstractBaseUser) -> LedgerAccount:
+    """The user's ledger account, created on first use."""
+    account, _ = LedgerAccount.objects.get_or_create(user=user, defaults={"kind": AccountKind.USER})
+    return account
+
+
+def system_account(kind: str) -> LedgerAccount:
+    """The system's ``external`` or ``fees`` account, created on first use."""
+    account, _ = LedgerAccount.objects.get_or_create(kind=kind, user=None)
+    return account
+
+
+def lock_balances(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Balance]:
+    """Create missing balance rows, then lock all of them in (account, asset) order."""
+    system_ids = set(
+        LedgerAccount.objects.filter(pk__in={a for a, _ in pairs}).exclude(kind=AccountKind.USER).values_list("pk", flat=True)
+    )
+    Balance.objects.bulk_create(
+        [Balance(account_id=a, asset_id=s, is_system=a in system_ids) for a, s in sorted(pairs)],
+        ignore_conflicts=True,
+    )
+    query = Balance.objects.select_for_update().order_by("account_id", "asset_id")
+    accounts = {a for a, _ in pairs}
+    assets = {s for _, s in pairs}
+    rows = query.filter(account_id__in=accounts, asset_id__in=assets)
+    return {(b.account_id, b.asset_id): b for b in rows if (b.account_id, b.asset_id) in pairs}
+
+
+def _check_holds_cover(postings: list[PostingSpec]) -> None:
+    """Refuse drawing more from a hold than it still has (a hold never goes negative)."""
+    draws: dict[tuple[str, int, int], Decimal] = defaultdict(Decimal)
+    for p in postings:
+        if p.bucket == HELD:
+            draws[(p.hold, p.account_id, p.asset_id)] += p.amount
+    for (hold, account_id, asset_id), delta in draws.items():
+        if delta >= 0:
+            continue
+        remaining = (
+            Posting.objects.filter(hold=hold, account_id=account_id, asset_id=asset_id, bucket=HELD).aggregate(s=Sum("amount"))["s"]
+            or Decimal(0)
+        )
+        if remaining + delta < 0:
+            raise ExchangeError("insufficient_hold", f"hold {hold} has {remaining}, cannot release {-delta}")
+
+
+@transaction.atomic
+def entry_post(
+    *, kind: str, reference: str, postings: list[PostingSpec], idempotency_key: str | None = None, memo: str = ""
+) -> LedgerEntry:
+    """Record one balanced entry and apply it to the balances, all or nothing.
+
+    With an ``idempotency_key`` seen before, the earlier entry is returned and nothing changes.
+    Raises ``unbalanced_entry``, ``insufficient_funds`` or ``insufficient_hold``.
+    """
+    if idempotency_key is not None:
+        existing = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    if not postings:
+        raise ExchangeError("empty_entry", "an entry needs postings")
+    unbalanced = unbalanced_assets(postings)
+    if unbalanced:
+        raise ExchangeError("unbalanced_entry", f"postings do not sum to zero: {unbalanced}")
+    balances = lock_balances({(p.account_id, p.asset_id) for p in postings})
+    _check_holds_cover(postings)
+    for p in postings:
+        balance = balances[(p.account_id, p.asset_id)]
+        if p.bucket == AVAILABLE:
+            balance.available += p.amount
+        else:
+            balance.held += p.amount
+        if balance.held < 0 or (balance.available < 0 and not balance.is_system):
+            raise ExchangeError("insufficient_funds", f"not enough {'held' if balance.held < 0 else 'available'} balance")
+    try:
+        with transaction.atomic():
+            entry = LedgerEntry.objects.create(kind=kind, reference=reference, idempotency_key=idempotency_key, memo=memo)
+    except IntegrityError:
+        # A concurrent request with the same key won the race: return its entry instead.
+        if idempotency_key is None:
+            raise
+        transaction.set_rollback(True)
+        return LedgerEntry.objects.get(idempotency_key=idempotency_key)
+    Posting.objects.bulk_create(
+        [Posting(entry=entry, account_id=p.account_id, asset_id=p.asset_id, bucket=p.bucket, amount=p.amount, hold=p.hold) for p in postings]
+    )
+    Balance.objects.bulk_update(list(balances.values()), ["available", "held", "updated_at"])
+    return entry
+
+
+def _amount(asset: Asset, amount: object) -> Decimal:
+    return parse_amount(amount, decimals=asset.decimals)
+
+
+def deposit_credit(
+    *, user: AbstractBaseUser, asset: Asset, amount: object, reference: str, memo: str = ""
+) -> LedgerEntry:
+    """Credit a deposit, once per external ``reference`` (a second call with it changes nothing)."""
+    value = _amount(asset, amount)
+    user_account = account_for_user(user)
+    external = system_account(AccountKind.EXTERNAL)
+    return entry_post(
+        kind=EntryKind.DEPOSIT,
+        reference=f"deposit:{reference}"[:64],
+        idempotency_key=f"deposit:{reference}",
+        memo=memo,
+        postings=[
+            PostingSpec(external.pk, asset.pk, AVAILABLE, -value),
+            PostingSpec(user_account.pk, asset.pk, AVAILABLE, value),
+        ],
+    )
+
+
+def hold_place(*, user: AbstractBaseUser, asset: Asset, amount: object, hold: str) -> LedgerEntry:
+    """Move ``amount`` from available to held under the name ``hold`` (e.g. ``order:42``)."""
+    value = _amount(asset, amount)
+    account = account_for_user(user)
+    return entry_post(
+        kind=EntryKind.HOLD,
+        reference=hold,
+        postings=[
+            PostingSpec(account.pk, asset.pk, AVAILABLE, -value),
+            PostingSpec(account.pk, asset.pk, HELD, value, hold),
+        ],
+    )
+
+
+def hold_release(*, user: AbstractBaseUser, asset: Asset, amount: object, hold: str) -> LedgerEntry:
+    """Give back ``amount`` of the hold ``hold`` to available (a cancel, or a price improvement)."""
+    value = _amount(asset, amount)
+    account = account_for_user(user)
+    return entry_post(
+        kind=EntryKind.RELEASE,
+        reference=hold,
+        postings=[
+            PostingSpec(account.pk, asset.pk, HELD, -value, hold),
+            PostingSpec(account.pk, asset.pk, AVAILABLE, value),
+        ],
+    )
+
+
+def hold_remaining(*, user: AbstractBaseUser, asset: Asset, hold: str) -> Decimal:
+    """What is left of the hold ``hold``: the sum of its postings."""
+    account = account_for_user(user)
+    total = Posting.objects.filter(account=account, asset=asset, bucket=HELD, hold=hold).aggregate(s=Sum("amount"))["s"]
+    return total or Decimal(0)
+
+
+def trade_settle(
+    *,
+    buyer: AbstractBaseUser,
+    seller: AbstractBaseUser,
+    base: Asset,
+    quote: Asset,
+    price: object,
+    quantity: object,
+    buyer_fee_rate: object,
+    seller_fee_rate: object,
+    buyer_hold: str,
+    seller_hold: str,
+    buyer_limit_price: object = None,
+    reference: str,
+) -> LedgerEntry:
+    """Settle one trade at ``price``: the buyer pays quote from ``buyer_hold`` and receives base
+    less the buyer's fee; the seller delivers base from ``seller_hold`` and receives quote less
+    the seller's fee; fees go to the fee account. Fees are charged in the asset received.
+
+    When the buyer held at ``buyer_limit_price`` above ``price``, the difference is released.
+    The matcher settles whole batches with the same ``trade_postings`` arithmetic.
+    """
+    from exchange.ledger.postings import fee_amount
+
+    dec_price = check_positive_amount(parse_decimal(price, field="price"), decimals=quote.decimals, field="price")
+    dec_quantity = _amount(base, quantity)
+    notional = dec_price * dec_quantity
+    if notional != notional.quantize(Decimal(1).scaleb(-quote.decimals)):
+        raise ExchangeError("invalid_notional", f"price x quantity has more decimals than {quote.symbol}")
+    release = Decimal(0)
+    if buyer_limit_price is not None:
+        limit = parse_decimal(buyer_limit_price, field="price")
+        if limit < dec_price:
+            raise ExchangeError("invalid_price", "the trade price is above the buyer's limit")
+        release = (limit - dec_price) * dec_quantity
+    legs = TradeLegs(
+        buyer_account_id=account_for_user(buyer).pk,
+        seller_account_id=account_for_user(seller).pk,
+        fee_account_id=system_account(AccountKind.FEES).pk,
+        base_asset_id=base.pk,
+        quote_asset_id=quote.pk,
+        quantity=dec_quantity,
+        notional=notional,
+        buyer_fee=fee_amount(dec_quantity, parse_decimal(buyer_fee_rate, field="fee"), base.decimals),
+        seller_fee=fee_amount(notional, parse_decimal(seller_fee_rate, field="fee"), quote.decimals),
+        buyer_hold=buyer_hold,
+        seller_hold=seller_hold,
+        buyer_release=release,
+    )
+    return entry_post(kind=EntryKind.TRADE, reference=reference, postings=trade_postings(legs))
+
+
+@transaction.atomic
+def withdrawal_request(*, user: AbstractBaseUser, asset: Asset, amount: object, address: str) -> Withdrawal:
+    """Ask to withdraw: the amount is held at once, so it cannot be traded or withdrawn twice."""
+    value = _amount(asset, amount)
+    address = (address or "").strip()
+    if not address or len(address) > 128:
+        raise ExchangeError("invalid_address", "a withdrawal needs a destination address")
+    withdrawal = Withdrawal.objects.create(user=user, asset=asset, amount=value, address=address)
+    hold_place(user=user, asset=asset, amount=value, hold=withdrawal.hold_reference)
+    return withdrawal
+
+
+def _withdrawal_for_decision(withdrawal_id: int) -> Withdrawal:
+    withdrawal = Withdrawal.objects.select_for_update().select_related("asset", "user").get(pk=withdrawal_id)
+    if withdrawal.status != WithdrawalStatus.PENDING:
+        raise ExchangeError("withdrawal_not_pending", f"withdrawal {withdrawal.pk} is {withdrawal.status}", status=409)
+    return withdrawal
+
+
+@transaction.atomic
+def withdrawal_complete(*, withdrawal_id: int) -> Withdrawal:
+    """The funds have left: the held amount goes to the external account."""
+    withdrawal = _withdrawal_for_decision(withdrawal_id)
+    account = account_for_user(withdrawal.user)
+    external = system_account(AccountKind.EXTERNAL)
+    entry_post(
+        kind=EntryKind.WITHDRAWAL,
+        reference=withdrawal.hold_reference,
+        postings=[
+            PostingSpec(account.pk, withdrawal.asset_id, HELD, -withdrawal.amount, withdrawal.hold_reference),
+            PostingSpec(external.pk, withdrawal.asset_id, AVAILABLE, withdrawal.amount),
+        ],
+    )
+    withdrawal.status = WithdrawalStatus.COMPLETED
+    withdrawal.decided_at = timezone.now()
+    withdrawal.save(update_fields=["status", "decided_at"])
+    return withdrawal
+
+
+@transaction.atomic
+def withdrawal_reject(*, withdrawal_id: int) -> Withdrawal:
+    """The withdrawal will not happen: the held amount goes back to available."""
+    withdrawal = _withdrawal_for_decision(withdrawal_id)
+    hold_release(user=withdrawal.user, asset=withdrawal.asset, amount=withdrawal.amount, hold=withdrawal.hold_reference)
+    withdrawal.status = WithdrawalStatus.REJECTED
+    withdrawal.decided_at = timezone.now()
+    withdrawal.save(update_fields=["status", "decided_at"])
+    return withdrawal
+
+
+def balance_adjust(*, user: AbstractBaseUser, asset: Asset, amount: object, reason: str) -> LedgerEntry:
+    """A manual correction (positive or negative) against the external account, with a reason."""
+    value = parse_decimal(amount)
+    if value == 0:
+        raise ExchangeError("invalid_amount", "an adjustment must not be zero")
+    check_positive_amount(abs(value), decimals=asset.decimals)
+    if not reason.strip():
+        raise ExchangeError("reason_required", "an adjustment needs a reason")
+    account = account_for_user(user)
+    external = system_account(AccountKind.EXTERNAL)
+    return entry_post(
+        kind=EntryKind.ADJUSTMENT,
+        reference=f"adjustment:{account.pk}",
+        memo=reason[:255],
+        postings=[
+            PostingSpec(external.pk, asset.pk, AVAILABLE, -value),
+            PostingSpec(account.pk, asset.pk, AVAILABLE, value),
+        ],
+    )

@@ -1,0 +1,11 @@
+"""Top-level URL configuration."""
+from django.contrib import admin
+from django.urls import include, path
+
+from exchange.accounts import views as account_views
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("accounts/", include("exchange.accounts.urls")),
+    path("admin/", admin.site.urls),
+]
