@@ -1,7 +1,5 @@
 """The exchange: a spot trading venue on Django.
 
-The Celery app is imported here so that ``@shared_task`` binds to it whenever Django starts.
+This package stays import-light on purpose: ``exchange.matching`` is pure Python and must be
+importable without Django or Celery. The Celery app is bound in ``CoreConfig.ready``.
 """
-from exchange.celery import app as celery_app
-
-__all__ = ["celery_app"]

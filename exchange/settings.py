@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "channels",
+    "exchange.apps.CoreConfig",
     "exchange.accounts",
     "exchange.markets",
     "exchange.ledger",
