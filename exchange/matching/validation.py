@@ -1,0 +1,76 @@
+"""Which field combinations make a valid order. Shared by the fast and the reference book.
+
+The API layer checks the market's rules (tick, lot, notional, bands); this only refuses orders
+the engine could not execute unambiguously:
+
+- limit: ``price`` and ``quantity`` positive ints, any TIF;
+- market: ``price`` None, IOC or FOK (market orders never rest), and exactly one of a positive
+  ``quantity`` or, for a buy with IOC, a positive ``quote_quantity`` budget;
+- stop-limit: like limit plus a positive ``stop_price``;
+- stop-market: like market plus a positive ``stop_price``;
+- ``post_only`` only on a GTC limit order (on anything else it cannot mean "add liquidity only").
+"""
+from __future__ import annotations
+
+from exchange.matching.events import Reason
+from exchange.matching.orders import Order, OrderType, SelfTradePrevention, Side, TimeInForce
+
+_SIDES = frozenset(Side)
+_TIFS = frozenset(TimeInForce)
+_STPS = frozenset(SelfTradePrevention)
+
+
+def _positive_int(value: object) -> bool:
+    # ``type(...) is int`` also refuses bool, which is an int subclass.
+    return type(value) is int and value > 0  # type: ignore[operator]
+
+
+def validate_order(order: Order) -> Reason | None:
+    """None if the book can execute ``order``, else the rejection reason."""
+    if order.side not in _SIDES or order.tif not in _TIFS or order.stp not in _STPS:
+        return Reason.INVALID_ORDER
+    if order.post_only is not False and not (
+        order.post_only is True and order.type is OrderType.LIMIT and order.tif is TimeInForce.GTC
+    ):
+        return Reason.INVALID_ORDER
+    kind = order.type
+    if kind is OrderType.LIMIT or kind is OrderType.STOP_LIMIT:
+        ok = (
+            _positive_int(order.price)
+            and _positive_int(order.quantity)
+            and order.quote_quantity is None
+        )
+    elif kind is OrderType.MARKET or kind is OrderType.STOP_MARKET:
+        ok = order.price is None and order.tif is not TimeInForce.GTC
+        if order.quote_quantity is None:
+            ok = ok and _positive_int(order.quantity)
+        else:
+            ok = (
+                ok
+                and order.quantity is None
+                and _positive_int(order.quote_quantity)
+                and order.side is Side.BUY
+                and order.tif is TimeInForce.IOC
+            )
+    else:
+        return Reason.INVALID_ORDER
+    if kind is OrderType.LIMIT or kind is OrderType.MARKET:
+        ok = ok and order.stop_price is None
+    else:
+        ok = ok and _positive_int(order.stop_price)
+    return None if ok else Reason.INVALID_ORDER
+
+
+def validate_amend(order: Order, quantity: int | None, price: int | None) -> Reason | None:
+    """None if an open ``order`` may be amended to these values, else the rejection reason.
+
+    ``quantity`` is the new open quantity; a stop buying by quote amount has none to amend, and
+    only orders with a limit price can get a new price.
+    """
+    if quantity is None and price is None:
+        return Reason.INVALID_AMEND
+    if quantity is not None and (not _positive_int(quantity) or order.quantity is None):
+        return Reason.INVALID_AMEND
+    if price is not None and (not _positive_int(price) or order.price is None):
+        return Reason.INVALID_AMEND
+    return None
