@@ -19,7 +19,7 @@ def parse_decimal(value: object, *, field: str = "amount") -> Decimal:
 
     Floats are refused on purpose: ``0.1`` as a float is not 0.1, and money must be exact.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise ExchangeError(f"invalid_{field}", f"{field} must be a decimal string, not a float")
     if isinstance(value, Decimal):
         number = value

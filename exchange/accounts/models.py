@@ -17,12 +17,12 @@ class Profile(models.Model):
     kyc_level = models.PositiveSmallIntegerField(default=0, help_text="0 none, 1 basic, 2 verified, 3 enhanced.")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return f"{self.user} ({self.status}, KYC {self.kyc_level})"
+
     @property
     def is_frozen(self) -> bool:
         return self.status == UserStatus.FROZEN
-
-    def __str__(self) -> str:
-        return f"{self.user} ({self.status}, KYC {self.kyc_level})"
 
 
 class ApiKeyScope(models.TextChoices):
@@ -45,9 +45,9 @@ class ApiKey(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"{self.key[:8]}… ({self.user}, {','.join(self.scopes)})"
+
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
-
-    def __str__(self) -> str:
-        return f"{self.key[:8]}… ({self.user}, {','.join(self.scopes)})"

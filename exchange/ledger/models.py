@@ -42,12 +42,12 @@ class LedgerAccount(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"user:{self.user_id}" if self.user_id else self.kind
+
     @property
     def is_system(self) -> bool:
         return self.kind != AccountKind.USER
-
-    def __str__(self) -> str:
-        return f"user:{self.user_id}" if self.user_id else self.kind
 
 
 class Balance(models.Model):
@@ -70,12 +70,12 @@ class Balance(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.account} {self.asset}: {self.available} + {self.held} held"
+
     @property
     def total(self):
         return self.available + self.held
-
-    def __str__(self) -> str:
-        return f"{self.account} {self.asset}: {self.available} + {self.held} held"
 
 
 class EntryKind(models.TextChoices):
@@ -158,9 +158,9 @@ class Withdrawal(models.Model):
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="withdrawal_amount_gt_0")]
 
+    def __str__(self) -> str:
+        return f"withdrawal #{self.pk} {self.amount} {self.asset} ({self.status})"
+
     @property
     def hold_reference(self) -> str:
         return f"withdrawal:{self.pk}"
-
-    def __str__(self) -> str:
-        return f"withdrawal #{self.pk} {self.amount} {self.asset} ({self.status})"

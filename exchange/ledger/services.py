@@ -66,7 +66,8 @@ def _check_holds_cover(postings: list[PostingSpec]) -> None:
         if delta >= 0:
             continue
         remaining = (
-            Posting.objects.filter(hold=hold, account_id=account_id, asset_id=asset_id, bucket=HELD).aggregate(s=Sum("amount"))["s"]
+            Posting.objects.filter(hold=hold, account_id=account_id, asset_id=asset_id, bucket=HELD)
+            .aggregate(s=Sum("amount"))["s"]
             or Decimal(0)
         )
         if remaining + delta < 0:
@@ -111,7 +112,10 @@ def entry_post(
         transaction.set_rollback(True)
         return LedgerEntry.objects.get(idempotency_key=idempotency_key)
     Posting.objects.bulk_create(
-        [Posting(entry=entry, account_id=p.account_id, asset_id=p.asset_id, bucket=p.bucket, amount=p.amount, hold=p.hold) for p in postings]
+        [
+            Posting(entry=entry, account_id=p.account_id, asset_id=p.asset_id, bucket=p.bucket, amount=p.amount, hold=p.hold)
+            for p in postings
+        ]
     )
     Balance.objects.bulk_update(list(balances.values()), ["available", "held", "updated_at"])
     return entry
@@ -240,7 +244,8 @@ def withdrawal_request(*, user: AbstractBaseUser, asset: Asset, amount: object, 
 
 
 def _withdrawal_for_decision(withdrawal_id: int) -> Withdrawal:
-    withdrawal = Withdrawal.objects.select_for_update().select_related("asset", "user").get(pk=withdrawal_id)
+    # of=("self",): locking the joined asset and user rows too would serialise unrelated work on them.
+    withdrawal = Withdrawal.objects.select_for_update(of=("self",)).select_related("asset", "user").get(pk=withdrawal_id)
     if withdrawal.status != WithdrawalStatus.PENDING:
         raise ExchangeError("withdrawal_not_pending", f"withdrawal {withdrawal.pk} is {withdrawal.status}", status=409)
     return withdrawal

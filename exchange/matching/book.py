@@ -50,7 +50,7 @@ class OrderBook:
     it returns a ``Rejected`` event instead.
     """
 
-    __slots__ = ("_bids", "_asks", "_orders", "_stops", "_last_price")
+    __slots__ = ("_asks", "_bids", "_last_price", "_orders", "_stops")
 
     def __init__(self) -> None:
         self._bids = PriceLadder(BUY)
@@ -124,9 +124,8 @@ class OrderBook:
         old = resting.order
         reason = validate_amend(old, quantity, price)
         new_price = old.price if price is None else price
-        if reason is None and new_price != old.price and old.post_only:
-            if self._crosses(old.side, new_price):
-                reason = Reason.POST_ONLY_WOULD_TAKE
+        if reason is None and new_price != old.price and old.post_only and self._crosses(old.side, new_price):
+            reason = Reason.POST_ONLY_WOULD_TAKE
         if reason is not None:
             return [Rejected(order_id, resting.account, "amend", reason)]
         new_quantity = resting.remaining if quantity is None else quantity
@@ -289,7 +288,7 @@ class OrderBook:
                 self._rest(order, quantity, events)
         if first is None:
             return None
-        return (first, last) if first < last else (last, first)
+        return (first, first)
 
     def _match(self, order: Order, quantity: int | None, budget: int | None, events: list[Event]):
         """Trade ``order`` against the other side in price-time priority.

@@ -17,7 +17,7 @@ from exchange.matching.orders import Order, Side
 class RestingOrder:
     """One order resting in a level. ``remaining`` is its open quantity (always > 0)."""
 
-    __slots__ = ("order", "order_id", "account", "remaining", "level", "prev", "next")
+    __slots__ = ("account", "level", "next", "order", "order_id", "prev", "remaining")
 
     def __init__(self, order: Order, remaining: int, level: PriceLevel) -> None:
         self.order = order
@@ -32,7 +32,7 @@ class RestingOrder:
 class PriceLevel:
     """All resting orders at one price on one side, in time priority, with their total."""
 
-    __slots__ = ("side", "price", "total", "head", "tail")
+    __slots__ = ("head", "price", "side", "tail", "total")
 
     def __init__(self, side: Side, price: int) -> None:
         self.side = side
@@ -76,7 +76,7 @@ class PriceLadder:
     """The price levels of one side. ``keys`` holds the prices sorted with the best one last
     (asks are stored negated so that the lowest ask sorts last)."""
 
-    __slots__ = ("side", "sign", "levels", "keys")
+    __slots__ = ("keys", "levels", "side", "sign")
 
     def __init__(self, side: Side) -> None:
         self.side = side

@@ -141,9 +141,9 @@ class ReferenceBook:
         old = entry.order
         reason = validate_amend(old, quantity, price)
         new_price = old.price if price is None else price
-        if reason is None and entry in self.resting and old.post_only and new_price != old.price:
-            if self._would_trade(old.side, new_price):
-                reason = Reason.POST_ONLY_WOULD_TAKE
+        moves = new_price != old.price
+        if reason is None and entry in self.resting and old.post_only and moves and self._would_trade(old.side, new_price):
+            reason = Reason.POST_ONLY_WOULD_TAKE
         if reason is not None:
             return [Rejected(order_id, old.account, "amend", reason)]
         new_quantity = entry.remaining if quantity is None else quantity

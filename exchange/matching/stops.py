@@ -16,7 +16,7 @@ from exchange.matching.orders import Order, Side
 
 
 class StopBook:
-    __slots__ = ("_by_id", "_buys", "_sells", "_next_sequence")
+    __slots__ = ("_buys", "_by_id", "_next_sequence", "_sells")
 
     def __init__(self) -> None:
         self._by_id: dict[int, tuple[int, Order]] = {}  # order_id -> (sequence, order)
