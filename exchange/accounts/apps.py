@@ -14,5 +14,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        # Permissions exist only after migrate has run, so roles are synced on post_migrate.
-        post_migrate.connect(_sync_roles, sender=self, dispatch_uid="accounts_sync_roles")
+        # Permissions exist only once each app's post_migrate has run, so the roles are synced
+        # after every app's (it is idempotent and cheap); the last run sees every permission.
+        post_migrate.connect(_sync_roles, dispatch_uid="accounts_sync_roles")

@@ -1,4 +1,7 @@
-"""Authentication that refuses frozen users."""
+"""Authentication that refuses frozen users.
+
+Django asks the backend again on every request with a session, so freezing a user also ends
+their open sessions at once."""
 from django.contrib.auth.backends import ModelBackend
 
 from exchange.accounts.models import Profile, UserStatus
