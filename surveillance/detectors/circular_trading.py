@@ -181,7 +181,7 @@ class CircularTradingDetector(Detector):
         for (seller, buyer), (count, qty) in graph.edges.items():
             if count < p.min_edge_trades:
                 continue
-            if qty < p.min_edge_share * max(graph.gross[seller], graph.gross[buyer]):
+            if float(qty) < p.min_edge_share * float(max(graph.gross[seller], graph.gross[buyer])):
                 continue
             successors[seller].add(buyer)
         if not successors:
@@ -191,14 +191,14 @@ class CircularTradingDetector(Detector):
         while pending:
             ring = pending.pop()
             internal = self._internal(graph, ring)
-            keep = {o for o in ring if internal[o] >= p.min_internal_share * graph.gross[o]}
+            keep = {o for o in ring if float(internal[o]) >= p.min_internal_share * float(graph.gross[o])}
             if keep != ring:
                 sub = {o: successors[o] & keep for o in keep}
                 pending += [c for c in strongly_connected(list(keep), sub) if len(c) >= p.min_owners]
                 continue
             if len(ring) > p.max_owners:
                 continue
-            if any(abs(graph.net[o]) > p.max_net_share * graph.gross[o] for o in ring):
+            if any(float(abs(graph.net[o])) > p.max_net_share * float(graph.gross[o]) for o in ring):
                 continue
             alert = self._alert(market, graph, ring, internal)
             if alert is not None:

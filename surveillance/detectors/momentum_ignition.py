@@ -140,7 +140,7 @@ class MomentumIgnitionDetector(Detector):
         burst.unwind_trades.append(event["trade_id"])
         order_key = "sell_order_id" if burst.side == BUY else "buy_order_id"
         burst.unwind_orders.append(event[order_key])
-        if burst.unwind_qty < p.min_unwind_ratio * burst.qty:
+        if float(burst.unwind_qty) < p.min_unwind_ratio * float(burst.qty):
             return []
         entry = burst.notional / burst.qty
         exit_ = burst.unwind_notional / burst.unwind_qty

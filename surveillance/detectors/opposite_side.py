@@ -131,7 +131,7 @@ class OppositeSideDetector(Detector):
             y_size = y_order.quantity if y_order is not None else Decimal(event["quantity"])
             y_rest = y_order.remaining if (y_order is not None and y_order.live) else ZERO
             genuine = state.live_quantity(market, owner, y_side) - y_rest + y_size
-            if x_live < self.params.min_size_ratio * genuine:
+            if float(x_live) < self.params.min_size_ratio * float(genuine):
                 continue
             x_orders = [
                 record

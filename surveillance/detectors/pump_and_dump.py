@@ -147,7 +147,7 @@ class PumpAndDumpDetector(Detector):
         positive = sum((v[0] for v in net.values() if v[0] > 0), ZERO)
         accumulators = {}
         for account, (position, bought, notional, orders, trades) in net.items():
-            if position > 0 and positive > 0 and position >= p.min_accumulation_share * positive:
+            if position > 0 and float(position) >= p.min_accumulation_share * float(positive):
                 accumulators[account] = (position, notional / bought, float(position / positive), orders, trades)
         # The spike holds until its dump window ends, accumulators or not, so one rally is
         # judged once.
@@ -174,7 +174,7 @@ class PumpAndDumpDetector(Detector):
         self._record_sale(spike, trade)
         position, vwap, share, _, _ = spike.accumulators[seller]
         qty, notional, _, _ = spike.sold[seller]
-        if qty < p.min_dump_ratio * position or notional / qty < vwap * (1 + Decimal(str(p.min_gain))):
+        if float(qty) < p.min_dump_ratio * float(position) or float(notional / qty) < float(vwap) * (1 + p.min_gain):
             return []
         spike.alerted = True
         dumpers = [a for a, s in spike.sold.items() if s[0] > 0]

@@ -32,7 +32,11 @@ def test_signup_creates_a_trader_with_profile_and_ledger_account(client):
     [
         ({"username": "eve", "email": "eve@example.com", "password1": "123", "password2": "123"}, "password1", "too short"),
         ({"username": "eve", "email": "not-an-email", "password1": PASSWORD, "password2": PASSWORD}, "email", "valid"),
-        ({"username": "eve", "email": "e@example.com", "password1": PASSWORD, "password2": PASSWORD + "x"}, "password2", "differ"),
+        (
+            {"username": "eve", "email": "e@example.com", "password1": PASSWORD, "password2": PASSWORD + "x"},
+            "password2",
+            "differ",
+        ),
         ({"username": "eve", "email": "e@example.com", "password1": "password", "password2": "password"}, "password1", "common"),
     ],
 )
