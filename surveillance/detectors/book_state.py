@@ -65,6 +65,8 @@ class OrderRecord:
     touch_levels: int | None = None
     # Its share of the own-side visible depth (top `depth_levels` levels, itself included).
     depth_share: float = 0.0
+    # The owner's open quantity on the other side of this market when this order arrived.
+    opposite_at_entry: Decimal = ZERO
     marketable: bool = False
     on_book: bool = False
 
@@ -170,6 +172,8 @@ class MarketState:
         self._accounts_of: dict = {}
         # (market, account) -> {"buy": {order_id: record}, "sell": {...}} for live resting orders
         self._live: dict[tuple, dict[str, dict]] = {}
+        # (market, account, side) -> open quantity of those orders
+        self._live_qty: dict[tuple, Decimal] = {}
         self._closed: deque = deque()
         self.now: float = 0.0
         self.event_count = 0
@@ -198,11 +202,12 @@ class MarketState:
 
     def live_quantity(self, market: str, owner, side: str) -> Decimal:
         """Open quantity of all the owner's accounts on one side of one market."""
-        total = ZERO
-        for account in self.accounts_of(owner):
-            for record in self.live_orders(market, account, side).values():
-                total += record.remaining
-        return total
+        live = self._live_qty
+        return sum((live.get((market, account, side), ZERO) for account in self.accounts_of(owner)), ZERO)
+
+    def _resting(self, record: OrderRecord, delta: Decimal) -> None:
+        key = (record.market, record.account, record.side)
+        self._live_qty[key] = self._live_qty.get(key, ZERO) + delta
 
     # -- applying -------------------------------------------------------------------------
     def apply(self, event: dict) -> None:
@@ -249,11 +254,13 @@ class MarketState:
         )
         record.marketable = book.crosses(side, price)
         if price is not None:
+            record.opposite_at_entry = self.live_quantity(market, self.owner_of(record.account), opposite(side))
             record.touch_levels = 0 if record.marketable else book.levels_ahead(side, price)
             visible = book.visible(side, self.depth_levels)
             record.depth_share = float(qty / (visible + qty)) if qty > 0 else 0.0
             book.add(side, price, qty)
             record.on_book = True
+            self._resting(record, qty)
             sides = self._live.get((market, record.account))
             if sides is None:
                 sides = self._live[(market, record.account)] = {BUY: {}, SELL: {}}
@@ -264,6 +271,7 @@ class MarketState:
         record.closed_at = self.now
         if record.on_book:
             self.book(record.market).remove(record.side, record.price, record.remaining)
+            self._resting(record, -record.remaining)
             record.on_book = False
         sides = self._live.get((record.market, record.account))
         if sides is not None:
@@ -284,6 +292,7 @@ class MarketState:
             record.filled += fill
             if record.on_book:
                 book.remove(record.side, record.price, fill)
+                self._resting(record, -fill)
             record.remaining -= fill
             if record.remaining <= 0:
                 record.on_book = False  # level already reduced by the fill
@@ -307,6 +316,7 @@ class MarketState:
         if record.on_book:
             book.remove(record.side, record.price, record.remaining)
             book.add(record.side, new_price, new_qty)
+            self._resting(record, new_qty - record.remaining)
         record.price = new_price
         record.quantity += new_qty - record.remaining
         record.remaining = new_qty

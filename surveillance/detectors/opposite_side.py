@@ -197,6 +197,10 @@ class OppositeSideDetector(Detector):
         if not chosen:
             return None
         size = sum((pending.x_qty[r.order_id] for r in chosen), ZERO)
+        # Genuine interest is what the owner showed on side Y at the fill or when it placed the
+        # X orders, whichever is larger: a ladder quoted on both sides at once stays two-sided
+        # even after a sweep has eaten one side of it.
+        pending.genuine = max(pending.genuine, max(r.opposite_at_entry for r in chosen))
         if size <= 0 or pending.genuine <= 0:
             return None
         size_ratio = float(size / pending.genuine)

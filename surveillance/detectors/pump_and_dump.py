@@ -39,6 +39,9 @@ class PumpAndDumpParams:
       before it.
     - `min_accumulation_share` 0.1: the account held at least q = 10% of the window's positive
       net buying (rule 10's q, proposal).
+    - `min_directionality` 0.6: and its net buying was at least 60% of its gross volume in the
+      window: accumulation is one-way. Market makers buy and sell all day and end up long by
+      chance; their net is a small part of their gross (proposal).
     - `dump_window` 900 s, `min_dump_ratio` 0.5, `min_gain` 0.01: it sold at least half of that
       position within 15 minutes of the spike's start, at least 1% above its buying price
       (rule 10's s, proposal).
@@ -50,6 +53,7 @@ class PumpAndDumpParams:
     min_buyers: int = 8
     accumulation_window: float = 3600.0
     min_accumulation_share: float = 0.1
+    min_directionality: float = 0.6
     dump_window: float = 900.0
     min_dump_ratio: float = 0.5
     min_gain: float = 0.01
@@ -132,7 +136,7 @@ class PumpAndDumpDetector(Detector):
         ratio = float(volume) / baseline if baseline > 0 else float("inf")
         if ratio < p.min_volume_ratio:
             return None
-        net: dict = defaultdict(lambda: [ZERO, ZERO, ZERO, [], []])  # net, bought, notional, orders, trades
+        net: dict = defaultdict(lambda: [ZERO, ZERO, ZERO, [], [], ZERO])  # net, bought, notional, orders, trades, sold
         for t in before:
             _, buyer, seller, _, qty, px, trade_id, buy_oid, _ = t
             if buyer == seller:
@@ -144,10 +148,13 @@ class PumpAndDumpDetector(Detector):
             b[3].append(buy_oid)
             b[4].append(trade_id)
             net[seller][0] -= qty
+            net[seller][5] += qty
         positive = sum((v[0] for v in net.values() if v[0] > 0), ZERO)
         accumulators = {}
-        for account, (position, bought, notional, orders, trades) in net.items():
-            if position > 0 and float(position) >= p.min_accumulation_share * float(positive):
+        for account, (position, bought, notional, orders, trades, sold) in net.items():
+            if position <= 0 or float(position) < p.min_directionality * float(bought + sold):
+                continue
+            if float(position) >= p.min_accumulation_share * float(positive):
                 accumulators[account] = (position, notional / bought, float(position / positive), orders, trades)
         # The spike holds until its dump window ends, accumulators or not, so one rally is
         # judged once.
