@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "exchange.accounts",
     "exchange.markets",
     "exchange.ledger",
+    "exchange.trading",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,30 @@
+"""``manage.py run_matcher [--markets BTC-USD,ETH-USD]``: the only writer of books and fills."""
+import logging
+import signal
+
+from django.core.management.base import BaseCommand
+
+from exchange.markets.models import Market
+from exchange.trading.matcher.runner import Matcher
+
+
+class Command(BaseCommand):
+    help = "Run the matching process for some or all markets (one owner per market via advisory locks)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--markets", default="", help="Comma-separated symbols; default: every market.")
+        parser.add_argument("--batch-size", type=int, default=2000)
+        parser.add_argument("--max-seconds", type=float, default=None, help="Stop after this long (benchmarks).")
+        parser.add_argument("--no-publish", action="store_true", help="Do not push market data to Channels.")
+
+    def handle(self, *args, **opts):
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        symbols = [s.strip().upper() for s in opts["markets"].split(",") if s.strip()]
+        if not symbols:
+            symbols = list(Market.objects.values_list("symbol", flat=True))
+        matcher = Matcher(symbols, batch_size=opts["batch_size"], publish=not opts["no_publish"])
+        signal.signal(signal.SIGTERM, matcher.stop)
+        signal.signal(signal.SIGINT, matcher.stop)
+        self.stdout.write(f"matcher {matcher.owner} for {', '.join(symbols)}")
+        matcher.run(max_seconds=opts["max_seconds"])
+        self.stdout.write(f"matcher stopped: {matcher.stats}")

@@ -1,0 +1,199 @@
+"""The matcher's loop: own markets, read command batches, apply, commit, acknowledge, publish.
+
+One writer per market: a PostgreSQL session advisory lock per market. A matcher that cannot
+take a market's lock waits and retries, so a standby takes over within about a second of the
+owner's death (its session ends and PostgreSQL frees the lock).
+
+Failure handling, in one place (``_recover_all``): any database or Redis error drops every
+market this process owns, closes the connections, and starts again from PostgreSQL (lock,
+rebuild the book, re-read the pending stream entries, relay what is unapplied). Commands are
+acknowledged in Redis only after their batch committed, and a command marked applied in
+PostgreSQL is never applied again, so no crash point loses or doubles anything.
+"""
+import contextlib
+import gc
+import logging
+import os
+import socket
+import time
+import zlib
+from dataclasses import dataclass, field
+
+import redis
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+
+from exchange.markets.models import Market
+from exchange.matching import OrderBook
+from exchange.trading.matcher.apply import BatchApplier
+from exchange.trading.matcher.persist import load_commands, write_plan
+from exchange.trading.matcher.publish import publish_batch
+from exchange.trading.matcher.recovery import rebuild, unapplied_command_ids
+from exchange.trading.matcher.state import MarketContext, OrderState
+from exchange.trading.streams import CONSUMER, GROUP, redis_client, stream_key
+
+log = logging.getLogger("exchange.matcher")
+LOCK_NAMESPACE = 0x6D61  # "ma": keeps our advisory lock keys apart from anyone else's
+
+
+def lock_key(symbol: str) -> int:
+    return (LOCK_NAMESPACE << 32) | zlib.crc32(symbol.encode())
+
+
+@dataclass
+class OwnedMarket:
+    market: Market
+    ctx: MarketContext
+    book: OrderBook
+    orders: dict[int, OrderState]
+    last_relay: float = field(default_factory=time.monotonic)
+
+
+class Matcher:
+    def __init__(self, symbols: list[str], *, batch_size: int = 2000, block_ms: int = 50,
+                 relay_every: float = 5.0, publish: bool = True) -> None:
+        self.symbols = symbols
+        self.batch_size = batch_size
+        self.block_ms = block_ms
+        self.relay_every = relay_every
+        self.publish = publish
+        self.owned: dict[str, OwnedMarket] = {}
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.running = True
+        self.stats = {"commands": 0, "batches": 0, "trades": 0}
+        self._gc_frozen = False
+
+    # ------------------------------------------------------------------ ownership
+
+    def _try_own(self, symbol: str) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_key(symbol)])
+            if not cursor.fetchone()[0]:
+                return
+        market = Market.objects.select_related("base", "quote").get(symbol=symbol)
+        ctx, book, orders = rebuild(market)
+        self.owned[symbol] = OwnedMarket(market, ctx, book, orders)
+        self._ensure_group(symbol)
+        log.info("%s: owned by %s at sequence %s with %s open orders", symbol, self.owner, ctx.sequence, len(orders))
+        self._relay(self.owned[symbol], older_than=0)
+        self._drain_pending(self.owned[symbol])
+
+    def _ensure_group(self, symbol: str) -> None:
+        try:
+            redis_client().xgroup_create(stream_key(symbol), GROUP, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    def _relay(self, owned: OwnedMarket, *, older_than: float) -> None:
+        """Republish commands that PostgreSQL has and the matcher has not applied (Redis may
+        have lost them, or the web process may have died before its XADD)."""
+        ids = unapplied_command_ids(owned.ctx.market_id, older_than_seconds=older_than)
+        if ids:
+            pipe = redis_client().pipeline(transaction=False)
+            for command_id in ids:
+                pipe.xadd(stream_key(owned.ctx.symbol), {"c": command_id})
+            pipe.execute()
+            log.info("%s: relayed %s unapplied commands", owned.ctx.symbol, len(ids))
+        owned.last_relay = time.monotonic()
+
+    def _drain_pending(self, owned: OwnedMarket) -> None:
+        """Process entries delivered before a crash and never acknowledged."""
+        key = stream_key(owned.ctx.symbol)
+        while True:
+            reply = redis_client().xreadgroup(GROUP, CONSUMER, {key: "0"}, count=self.batch_size)
+            entries = reply[0][1] if reply else []
+            if not entries:
+                return
+            self._process(owned, entries)
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self, *, max_seconds: float | None = None) -> None:
+        started = time.monotonic()
+        last_claim = 0.0
+        while self.running and (max_seconds is None or time.monotonic() - started < max_seconds):
+            try:
+                if len(self.owned) < len(self.symbols) and time.monotonic() - last_claim > 0.5:
+                    last_claim = time.monotonic()
+                    for symbol in self.symbols:
+                        if symbol not in self.owned:
+                            self._try_own(symbol)
+                if not self.owned:
+                    time.sleep(0.2)
+                    continue
+                self._step()
+            except (OperationalError, InterfaceError, DatabaseError, redis.RedisError) as exc:
+                log.warning("matcher error, recovering from PostgreSQL: %r", exc)
+                self._recover_all()
+
+    def _step(self) -> None:
+        streams = {stream_key(s): ">" for s in self.owned}
+        try:
+            reply = redis_client().xreadgroup(GROUP, CONSUMER, streams, count=self.batch_size, block=self.block_ms)
+        except redis.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # Redis lost the stream (FLUSHALL or a restart without persistence): recreate it and
+            # republish everything unapplied from PostgreSQL.
+            for symbol, owned in self.owned.items():
+                self._ensure_group(symbol)
+                self._relay(owned, older_than=0)
+            return
+        by_key = {stream_key(s): s for s in self.owned}
+        for key, entries in reply or []:
+            key = key.decode() if isinstance(key, bytes) else key
+            self._process(self.owned[by_key[key]], entries)
+        now = time.monotonic()
+        for owned in self.owned.values():
+            if now - owned.last_relay > self.relay_every:
+                self._relay(owned, older_than=self.relay_every)
+                self._heartbeat(owned)
+
+    def _heartbeat(self, owned: OwnedMarket) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE trading_matcherstate SET owner = %s, heartbeat_at = now() WHERE market_id = %s",
+                           [self.owner, owned.ctx.market_id])
+
+    def _process(self, owned: OwnedMarket, entries: list) -> None:
+        if not entries:
+            return
+        entry_ids = [eid for eid, _ in entries]
+        seen: set[int] = set()
+        command_ids = []
+        for _, fields in entries:
+            raw = fields.get(b"c") or fields.get("c")
+            command_id = int(raw)
+            if command_id not in seen:  # the relay may have published a command twice
+                seen.add(command_id)
+                command_ids.append(command_id)
+        stream_id = entry_ids[-1].decode() if isinstance(entry_ids[-1], bytes) else entry_ids[-1]
+        with transaction.atomic():
+            rows = load_commands(command_ids)
+            commands = [rows[c] for c in command_ids if c in rows and rows[c].market_matches(owned.ctx.market_id)]
+            plan = BatchApplier(owned.ctx, owned.book, owned.orders).apply(commands)
+            write_plan(owned.ctx, plan, stream_id=stream_id, owner=self.owner)
+        redis_client().xack(stream_key(owned.ctx.symbol), GROUP, *entry_ids)
+        for order_id, state in plan.orders.items():
+            state.dirty = False
+            state.hold_delta = state.hold_delta.__class__(0)
+            if state.status not in ("open", "pending"):
+                owned.orders.pop(order_id, None)
+        self.stats["commands"] += len(plan.commands)
+        self.stats["batches"] += 1
+        self.stats["trades"] += len(plan.fills)
+        if self.publish:
+            publish_batch(owned.ctx, owned.book, plan)
+        if not self._gc_frozen and self.stats["batches"] >= 10:
+            gc.collect()
+            gc.freeze()  # long-lived book objects leave the young generations: shorter GC pauses
+            self._gc_frozen = True
+
+    def _recover_all(self) -> None:
+        """Forget everything in memory; the next loop re-owns markets from PostgreSQL."""
+        self.owned.clear()
+        with contextlib.suppress(DatabaseError):
+            connection.close()
+        time.sleep(0.5)
+
+    def stop(self, *_args) -> None:
+        self.running = False

@@ -1,0 +1,233 @@
+"""Order entry: check, hold, record durably, then hand the command to the matcher.
+
+Each service validates everything first, then in ONE transaction writes the order (or the
+cancel request), its ledger hold and its ``Command`` row, and only after the commit XADDs the
+command id to the market's stream. An order is therefore acknowledged only once it is durable,
+and a crash between the commit and the XADD is repaired by the matcher's relay.
+"""
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from exchange.accounts.models import Profile, UserStatus
+from exchange.amounts import parse_decimal
+from exchange.errors import ExchangeError
+from exchange.ledger.services import hold_place
+from exchange.markets.models import Market
+from exchange.markets.rules import check_quantity, price_to_ticks, validate_order
+from exchange.markets.selectors import market_get
+from exchange.trading.models import OPEN_STATUSES, Command, CommandKind, Order, OrderStatus
+from exchange.trading.streams import publish_commands
+from exchange.trading.terms import order_terms
+
+TIME_IN_FORCE = ("gtc", "ioc", "fok")
+STP_MODES = ("cancel_newest", "cancel_oldest", "cancel_both", "decrement")
+
+
+def _check_can_trade(user: AbstractBaseUser) -> None:
+    if Profile.objects.filter(user_id=user.pk, status=UserStatus.FROZEN).exists():
+        raise ExchangeError("account_frozen", "this account is frozen", status=403)
+
+
+def _publish_after_commit(symbol: str, command: Command) -> None:
+    transaction.on_commit(lambda: publish_commands(symbol, [command.pk]))
+
+
+def _fee_payload(market: Market) -> dict:
+    # The fee schedule in force when the order was placed travels with it, so a replay of the
+    # journal settles with exactly the same fees even after the schedule changes.
+    return {"maker_fee": str(market.maker_fee), "taker_fee": str(market.taker_fee)}
+
+
+def order_place(
+    *,
+    user: AbstractBaseUser,
+    market: str,
+    side: str,
+    order_type: str = "limit",
+    quantity: object = None,
+    price: object = None,
+    quote_amount: object = None,
+    stop_price: object = None,
+    time_in_force: str = "gtc",
+    post_only: bool = False,
+    client_order_id: str | None = None,
+    stp: str = "cancel_newest",
+) -> Order:
+    """Place an order: durable (status ``pending``, funds held) when this returns.
+
+    A ``client_order_id`` already used by one of the user's open orders returns that order
+    instead of placing a second one.
+    """
+    market_row = market_get(symbol=market)
+    if time_in_force not in TIME_IN_FORCE:
+        raise ExchangeError("invalid_time_in_force", "time_in_force must be gtc, ioc or fok")
+    if stp not in STP_MODES:
+        raise ExchangeError("invalid_stp", f"stp must be one of {', '.join(STP_MODES)}")
+    if order_type == "market" and time_in_force == "gtc":
+        time_in_force = "ioc"
+    if post_only and time_in_force != "gtc":
+        raise ExchangeError("invalid_post_only", "a post-only order must be good-till-cancelled")
+    if client_order_id is not None:
+        client_order_id = str(client_order_id).strip()
+        if not client_order_id or len(client_order_id) > 64:
+            raise ExchangeError("invalid_client_order_id", "client_order_id must be 1 to 64 characters")
+        existing = _open_order_with_client_id(user, client_order_id)
+        if existing is not None:
+            return existing
+    _check_can_trade(user)
+    checked = validate_order(
+        market_row, side=side, order_type=order_type, quantity=quantity, price=price,
+        quote_amount=quote_amount, stop_price=stop_price, post_only=post_only,
+    )
+    terms = order_terms(market_row, checked, time_in_force=time_in_force)
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                user=user, market=market_row, side=side, order_type=order_type, time_in_force=terms.time_in_force,
+                post_only=post_only, stp=stp, price=checked.price, stop_price=checked.stop_price,
+                quantity=checked.quantity, quote_amount=checked.quote_amount, engine_price=terms.engine_price,
+                open_quantity=checked.quantity, hold_asset=terms.hold_asset, hold_amount=terms.hold_amount,
+                hold_remaining=terms.hold_amount, client_order_id=client_order_id,
+            )
+            hold_place(user=user, asset=terms.hold_asset, amount=terms.hold_amount, hold=order.hold_reference)
+            command = Command.objects.create(
+                market=market_row, kind=CommandKind.PLACE, order=order, payload=_fee_payload(market_row)
+            )
+            _publish_after_commit(market_row.symbol, command)
+    except IntegrityError:
+        existing = client_order_id and _open_order_with_client_id(user, client_order_id)
+        if existing:
+            return existing
+        raise
+    return order
+
+
+def _open_order_with_client_id(user: AbstractBaseUser, client_order_id: str) -> Order | None:
+    return Order.objects.filter(user=user, client_order_id=client_order_id, status__in=OPEN_STATUSES).first()
+
+
+def _locked_own_order(user: AbstractBaseUser, order_id: object) -> Order:
+    try:
+        order_pk = int(str(order_id))
+    except ValueError:
+        raise ExchangeError("unknown_order", "no such order", status=404) from None
+    # Someone else's order answers exactly like a missing one: ids reveal nothing.
+    order = Order.objects.select_for_update(of=("self",)).select_related("market").filter(pk=order_pk, user=user).first()
+    if order is None:
+        raise ExchangeError("unknown_order", "no such order", status=404)
+    return order
+
+
+@transaction.atomic
+def order_cancel(*, user: AbstractBaseUser, order_id: object) -> Order:
+    """Ask the matcher to cancel an open order. The request is durable before it is sent;
+    asking again for the same order is harmless and returns it."""
+    order = _locked_own_order(user, order_id)
+    if not order.is_open:
+        raise ExchangeError("order_not_open", f"order {order.pk} is {order.status}", status=409)
+    if order.cancel_requested_at is None:
+        order.cancel_requested_at = timezone.now()
+        order.save(update_fields=["cancel_requested_at", "updated_at"])
+        command = Command.objects.create(market=order.market, kind=CommandKind.CANCEL, order=order)
+        _publish_after_commit(order.market.symbol, command)
+    return order
+
+
+def order_cancel_all(*, user: AbstractBaseUser, market: str | None = None) -> list[Order]:
+    """Cancel every open order of the user (in one market, or all). Returns those asked."""
+    orders = Order.objects.filter(user=user, status__in=OPEN_STATUSES, cancel_requested_at__isnull=True)
+    if market is not None:
+        orders = orders.filter(market=market_get(symbol=market))
+    cancelled = []
+    for order_id in orders.order_by("id").values_list("id", flat=True):
+        try:
+            cancelled.append(order_cancel(user=user, order_id=order_id))
+        except ExchangeError as exc:
+            if exc.code != "order_not_open":  # filled meanwhile: nothing to cancel
+                raise
+    return cancelled
+
+
+@transaction.atomic
+def order_amend(*, user: AbstractBaseUser, order_id: object, quantity: object = None, price: object = None) -> Order:
+    """Ask to change an open limit order's open quantity and/or price.
+
+    A lower quantity at the same price keeps priority; anything else goes to the back. An amend
+    may not need more funds than the order holds; what it no longer needs is released by the
+    matcher once the amend is applied.
+    """
+    order = _locked_own_order(user, order_id)
+    if not order.is_open:
+        raise ExchangeError("order_not_open", f"order {order.pk} is {order.status}", status=409)
+    if order.order_type not in ("limit", "stop_limit") or order.quantity is None:
+        raise ExchangeError("invalid_amend", "only limit and stop-limit orders can be amended")
+    if quantity is None and price is None:
+        raise ExchangeError("invalid_amend", "give a new quantity, a new price, or both")
+    market = order.market
+    new_quantity = order.open_quantity if quantity is None else parse_decimal(quantity, field="quantity")
+    new_price = order.price if price is None else parse_decimal(price, field="price")
+    if new_quantity <= 0:
+        raise ExchangeError("invalid_quantity", "quantity must be positive")
+    if new_price <= 0:
+        raise ExchangeError("invalid_price", "price must be positive")
+    check_quantity(market, new_quantity)
+    price_to_ticks(market, new_price)
+    if new_price * new_quantity < market.min_notional:
+        raise ExchangeError("min_notional", "the amended order is below the minimum notional")
+    needed = new_price * new_quantity if order.side == "buy" else new_quantity
+    if needed > order.hold_remaining:
+        # Holding more here could race with the matcher finishing the order; an amend that
+        # needs more funds is a new order: cancel and place.
+        raise ExchangeError("amend_needs_more_funds", "this amend needs more funds held: cancel and place a new order")
+    command = Command.objects.create(
+        market=market, kind=CommandKind.AMEND, order=order,
+        payload={"quantity": str(new_quantity), "price": str(new_price)},
+    )
+    _publish_after_commit(market.symbol, command)
+    order.refresh_from_db()
+    return order
+
+
+@transaction.atomic
+def market_command(*, market: str, kind: str, reason: str, status: str | None = None, user_id: int | None = None) -> Command:
+    """Queue a control command (status change, cancel-all, a user's orders) into the market's
+    stream, so it takes effect at a well-defined point in the sequence."""
+    if kind not in (CommandKind.SET_STATUS, CommandKind.CANCEL_ALL, CommandKind.CANCEL_USER):
+        raise ExchangeError("invalid_command", f"unknown control command {kind!r}")
+    if not reason or not reason.strip():
+        raise ExchangeError("reason_required", "a control command needs a reason")
+    market_row = market_get(symbol=market)
+    payload: dict = {"reason": reason.strip()[:255]}
+    if kind == CommandKind.SET_STATUS:
+        from exchange.markets.models import MarketStatus
+
+        if status not in MarketStatus.values:
+            raise ExchangeError("invalid_status", f"status must be one of {', '.join(MarketStatus.values)}")
+        payload["status"] = status
+    if kind == CommandKind.CANCEL_USER:
+        payload["user_id"] = int(user_id)
+    command = Command.objects.create(market=market_row, kind=kind, payload=payload)
+    _publish_after_commit(market_row.symbol, command)
+    return command
+
+
+def user_orders_cancel_everywhere(*, user_id: int, reason: str) -> list[Command]:
+    """Queue a cancel of all of a user's orders in every market where they have open ones."""
+    symbols = (
+        Order.objects.filter(user_id=user_id, status__in=OPEN_STATUSES)
+        .values_list("market__symbol", flat=True)
+        .distinct()
+    )
+    return [market_command(market=s, kind=CommandKind.CANCEL_USER, reason=reason, user_id=user_id) for s in symbols]
+
+
+__all__ = [
+    "OrderStatus",
+    "market_command",
+    "order_amend",
+    "order_cancel",
+    "order_cancel_all",
+    "order_place",
+    "user_orders_cancel_everywhere",
+]

@@ -1,0 +1,45 @@
+"""Two users, crossing orders, a real matcher: the trade settles exactly."""
+from decimal import Decimal
+
+import pytest
+
+from exchange.ledger.models import Balance, Posting
+from exchange.trading.models import Fill, Order
+from exchange.trading.services import order_place
+
+pytestmark = pytest.mark.django_db(transaction=True)
+D = Decimal
+
+
+def balance(user, symbol):
+    row = Balance.objects.get(account__user=user, asset__symbol=symbol)
+    return row.available, row.held
+
+
+def test_crossing_orders_trade_and_settle_to_the_last_decimal(market, make_user, start_matcher, wait, ledger_clean):
+    alice = make_user("alice", BTC="1")
+    bob = make_user("bob", USD="20000")
+    start_matcher("BTC-USD")
+    sell = order_place(user=alice, market="BTC-USD", side="sell", price="30000", quantity="0.5")
+    wait(lambda: Order.objects.get(pk=sell.pk).status == "open", message="the sell to rest")
+    buy = order_place(user=bob, market="BTC-USD", side="buy", price="30010", quantity="0.5")
+    assert balance(bob, "USD") == (D("4995"), D("15005"))  # held at the limit price
+    wait(lambda: Order.objects.get(pk=buy.pk).status == "filled", message="the buy to fill")
+
+    fill = Fill.objects.get()
+    assert (fill.price, fill.quantity, fill.aggressor) == (D("30000"), D("0.5"), "buy")
+    assert (fill.buy_order_id, fill.sell_order_id) == (buy.pk, sell.pk)
+    # Bob (taker, 0.2%) pays 15,000 USD, gets 0.5 BTC less 0.001; the 5 USD of price improvement
+    # comes back. Alice (maker, 0.1%) gets 15,000 USD less 15.
+    assert fill.buyer_fee == D("0.001")
+    assert fill.seller_fee == D("15")
+    assert balance(bob, "USD") == (D("5000"), D(0))
+    assert balance(bob, "BTC") == (D("0.499"), D(0))
+    assert balance(alice, "BTC") == (D("0.5"), D(0))
+    assert balance(alice, "USD") == (D("14985"), D(0))
+    fees = {(p.asset.symbol, p.amount) for p in Posting.objects.filter(account__kind="fees")}
+    assert fees == {("BTC", D("0.001")), ("USD", D("15"))}
+    for order in Order.objects.all():
+        assert order.hold_remaining == 0
+        assert order.status == "filled"
+    ledger_clean()
