@@ -288,7 +288,7 @@ class OrderBook:
                 self._rest(order, quantity, events)
         if first is None:
             return None
-        return (first, first)
+        return (first, last) if first < last else (last, first)
 
     def _match(self, order: Order, quantity: int | None, budget: int | None, events: list[Event]):
         """Trade ``order`` against the other side in price-time priority.
