@@ -43,3 +43,42 @@ def test_crossing_orders_trade_and_settle_to_the_last_decimal(market, make_user,
         assert order.hold_remaining == 0
         assert order.status == "filled"
     ledger_clean()
+
+
+def test_verify_journal_and_export_after_trading(market, make_user, start_matcher, wait, tmp_path):
+    import orjson
+    from django.core.management import call_command
+
+    from exchange.trading.models import JournalEvent
+    from exchange.trading.replay import verify_market
+
+    alice = make_user("alice", BTC="1")
+    bob = make_user("bob", USD="20000")
+    start_matcher("BTC-USD")
+    orders = [
+        order_place(user=alice, market="BTC-USD", side="sell", price="30000", quantity="0.2"),
+        order_place(user=alice, market="BTC-USD", side="sell", price="30100", quantity="0.3"),
+        order_place(user=bob, market="BTC-USD", side="buy", price="30100", quantity="0.4"),
+        order_place(user=bob, market="BTC-USD", side="buy", price="29000", quantity="0.1"),
+    ]
+    wait(lambda: not Order.objects.filter(pk__in=[o.pk for o in orders], status="pending").exists(), message="all applied")
+    report = verify_market(market)
+    assert report.problems == []
+    assert report.fills == 2
+    out = tmp_path / "events.jsonl"
+    call_command("export_events", "--market", "BTC-USD", "--output", str(out))
+    lines = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    types = [line["type"] for line in lines]
+    assert types.count("trade") == 2
+    assert types.count("account") == 2
+    trade = next(line for line in lines if line["type"] == "trade")
+    assert {"seq", "ts", "market", "trade_id", "price", "quantity", "buy_order_id", "sell_order_id", "buyer",
+            "seller", "aggressor"} <= set(trade)
+    assert trade["price"] == "30000"
+    assert trade["aggressor"] == "buy"
+
+    # Tampering with one stored event is detected.
+    event = JournalEvent.objects.filter(event_type="trade").first()
+    event.payload = {**event.payload, "quantity": "0.3"}
+    event.save()
+    assert verify_market(market).problems

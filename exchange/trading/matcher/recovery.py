@@ -5,6 +5,7 @@ took its place), so a restarted matcher continues exactly where the last commit 
 """
 from decimal import Decimal
 
+import orjson
 from django.db import connection
 
 from exchange.ledger.models import AccountKind, LedgerAccount
@@ -51,6 +52,7 @@ def rebuild(market: Market) -> tuple[MarketContext, OrderBook, dict[int, OrderSt
     orders: dict[int, OrderState] = {}
     for row in open_order_rows(market.pk):
         fees = row.pop("fees")
+        fees = orjson.loads(fees) if isinstance(fees, str | bytes) else fees
         orders[row["id"]] = order_state_from_row(row, fees)
         engine = engine_order(ctx, row).to_dict()
         if row["is_waiting_stop"]:
