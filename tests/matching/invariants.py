@@ -63,8 +63,10 @@ class Observer:
                 maker, taker = self.orders[event.maker_order_id], self.orders[event.taker_order_id]
                 assert event.quantity > 0
                 assert event.price == maker.price, "a trade is at the maker's price"
-                assert maker.side is not taker.side and event.aggressor is taker.side
-                assert event.maker_account == maker.account and event.taker_account == taker.account
+                assert maker.side is not taker.side
+                assert event.aggressor is taker.side
+                assert event.maker_account == maker.account
+                assert event.taker_account == taker.account
                 assert maker.account != taker.account, "self-trade prevention let a self trade through"
                 if taker.price is not None:
                     assert event.price <= taker.price if taker.side is Side.BUY else event.price >= taker.price

@@ -92,7 +92,7 @@ def test_post_only_is_rejected_when_it_would_take(book):
 def test_market_order_without_liquidity_is_cancelled(book):
     order = market(1, BUY, 3)
     assert book.submit(order) == [Accepted(order), Cancelled(1, "t", 3, Reason.NO_LIQUIDITY)]
-    assert len(book) == 0
+    assert book.depth(10) == ([], [])
 
 
 def test_market_order_never_rests(book):
@@ -155,7 +155,27 @@ def test_decrement_reduces_the_larger_order_and_cancels_the_smaller(book):
         BookLevel(SELL, 100, 3),
         Cancelled(2, "a", 0, Reason.SELF_TRADE_PREVENTION),
     ]
-    assert book.get_order(1).remaining == 3 if isinstance(book, OrderBook) else True
+    assert book.depth(10) == ([], [(100, 3)])
+
+
+@pytest.mark.parametrize(
+    ("mode", "fillable"),
+    [(SelfTradePrevention.CANCEL_OLDEST, True), (SelfTradePrevention.CANCEL_NEWEST, False),
+     (SelfTradePrevention.CANCEL_BOTH, False), (SelfTradePrevention.DECREMENT, False)],
+)
+def test_fok_counts_only_what_it_reaches_before_its_own_orders(book, mode, fillable):
+    book.submit(limit(1, SELL, 100, 2, account="m"))
+    book.submit(limit(2, SELL, 100, 2, account="a"))
+    book.submit(limit(3, SELL, 101, 5, account="m"))
+    events = book.submit(limit(4, BUY, 101, 4, tif=FOK, stp=mode))
+    if fillable:
+        assert trades(events) == [(1, 100, 2), (3, 101, 2)]
+        assert Cancelled(2, "a", 2, Reason.SELF_TRADE_PREVENTION) in events
+    else:
+        assert events[1:] == [Cancelled(4, "a", 4, Reason.FOK_NOT_FILLABLE)]
+        assert book.depth(10) == ([], [(100, 4), (101, 5)])
+        # Filled before reaching its own order: fillable whatever the mode.
+        assert trades(book.submit(limit(5, BUY, 100, 1, tif=FOK, stp=mode))) == [(1, 100, 1)]
 
 
 def test_amend_down_keeps_priority_up_or_new_price_loses_it(book):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -20,7 +20,7 @@ from exchange.matching.reference import ReferenceBook
 from tests.matching.invariants import Observer
 
 settings.register_profile(
-    "ci", max_examples=600, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "ci", max_examples=2_000, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.register_profile(
     "heavy", max_examples=20_000, stateful_step_count=120, deadline=None, suppress_health_check=list(HealthCheck)
@@ -84,6 +84,8 @@ class BookComparison(RuleBasedStateMachine):
         events = getattr(self.fast, command)(*args, **kwargs)
         expected = getattr(self.reference, command)(*args, **kwargs)
         assert events == expected
+        for kind in {type(e).__name__ for e in events}:
+            event(kind)  # shows in --hypothesis-show-statistics: proof that every path is exercised
         self.observer.apply(events)
         if self.restored is not None:
             assert getattr(self.restored, command)(*args, **kwargs) == events
