@@ -29,34 +29,43 @@ ZERO = Decimal(0)
 class PumpAndDumpParams:
     """Thresholds.
 
-    - `spike_window` 300 s, `min_rise` 0.03, `min_volume_ratio` 3: a rolling return and volume
+    - `spike_window` 300 s, `min_rise` 0.03, `min_volume_ratio` 2: a rolling return and volume
       anomaly against the market's own baseline (rule 10, arXiv 2503.08692 and Kamps & Kleinberg,
-      P8); a 3% rise in five minutes on three times the usual volume (proposal, scaled to the
-      spot markets simulated here; crypto pumps run to tens of percent).
+      P8); a 3% rise in five minutes on twice the usual volume (proposal, scaled to a liquid
+      market where execution algorithms already trade a lot; crypto pumps run to tens of
+      percent on ten times the volume). The accumulator-and-dump test, not the spike, is what
+      makes the alert.
     - `min_buyers` 8: "many small buyers" (proposal).
     - `accumulation_window` 3600 s: on Poloniex pumps, 70% of the pre-event volume traded within
       one hour of the announcement (arXiv 2504.15790, P8); Fantazzini & Xiao label up to 60 min
       before it.
-    - `min_accumulation_share` 0.1: the account held at least q = 10% of the window's positive
-      net buying (rule 10's q, proposal).
+    - `min_accumulation_share` 0.05: the account held at least q = 5% of the window's positive
+      net buying (rule 10's q, proposal); execution algorithms working large parent orders can
+      hold most of it, so q stays low and the other tests carry the weight.
     - `min_directionality` 0.6: and its net buying was at least 60% of its gross volume in the
       window: accumulation is one-way. Market makers buy and sell all day and end up long by
       chance; their net is a small part of their gross (proposal).
     - `dump_window` 900 s, `min_dump_ratio` 0.5, `min_gain` 0.01: it sold at least half of that
       position within 15 minutes of the spike's start, at least 1% above its buying price
       (rule 10's s, proposal).
+    - `recheck` 5 s: a rally without accumulators is looked at again this often; detection
+      within 25 s of the start is the state of the art (La Morgia et al., P8).
+
+    A rally is only judged once the market has half an `accumulation_window` of history, so the
+    first minutes of a session never stand for a baseline.
     """
 
     spike_window: float = 300.0
     min_rise: float = 0.03
-    min_volume_ratio: float = 3.0
+    min_volume_ratio: float = 2.0
     min_buyers: int = 8
     accumulation_window: float = 3600.0
-    min_accumulation_share: float = 0.1
+    min_accumulation_share: float = 0.05
     min_directionality: float = 0.6
     dump_window: float = 900.0
     min_dump_ratio: float = 0.5
     min_gain: float = 0.01
+    recheck: float = 5.0
 
 
 @dataclass
@@ -77,6 +86,7 @@ class _Market:
         self.lows: deque = deque()  # monotonic (ts, price) for the rolling minimum
         self.spike: _Spike | None = None
         self.quiet_until = float("-inf")
+        self.next_check = float("-inf")
 
 
 class PumpAndDumpDetector(Detector):
@@ -111,7 +121,7 @@ class PumpAndDumpDetector(Detector):
         if spike is not None and now - spike.start > p.dump_window:
             market.spike = spike = None
         if spike is None:
-            if now >= market.quiet_until:
+            if now >= market.quiet_until and now >= market.next_check:
                 market.spike = spike = self._detect(market, price, now)
             return []
         if spike.alerted:
@@ -124,6 +134,10 @@ class PumpAndDumpDetector(Detector):
         rise = float((price - low) / low)
         if rise < p.min_rise:
             return None
+        # a rally with no accumulators is checked again a few seconds later, not on every trade
+        market.next_check = now + p.recheck
+        if market.trades[0][0] > low_ts - p.accumulation_window / 2:
+            return None  # not enough history for a baseline (e.g. the first minutes of a session)
         recent = [t for t in market.trades if t[0] >= low_ts]
         buyers = {t[1] for t in recent if t[3] == "buy"}
         if len(buyers) < p.min_buyers:
@@ -132,7 +146,12 @@ class PumpAndDumpDetector(Detector):
         span = max(now - low_ts, 1.0)
         before = [t for t in market.trades if low_ts - p.accumulation_window <= t[0] < low_ts]
         base_volume = sum((t[4] for t in before), ZERO)
-        baseline = float(base_volume) / p.accumulation_window * span
+        # Accumulation stops a spike window before the low: selling in those minutes is already
+        # part of the dump (the low is where the rally took off, not where the selling began).
+        dump_from = low_ts - p.spike_window
+        before = [t for t in before if t[0] < dump_from]
+        history = min(p.accumulation_window, low_ts - market.trades[0][0])
+        baseline = float(base_volume) / history * span
         ratio = float(volume) / baseline if baseline > 0 else float("inf")
         if ratio < p.min_volume_ratio:
             return None
@@ -156,12 +175,13 @@ class PumpAndDumpDetector(Detector):
                 continue
             if float(position) >= p.min_accumulation_share * float(positive):
                 accumulators[account] = (position, notional / bought, float(position / positive), orders, trades)
-        # The spike holds until its dump window ends, accumulators or not, so one rally is
-        # judged once.
+        if not accumulators:
+            return None
+        # The spike holds until its dump window ends, so one rally is judged once.
         market.quiet_until = low_ts + p.dump_window
         spike = _Spike(start=low_ts, low=low, rise=rise, buyers=len(buyers), volume_ratio=ratio, accumulators=accumulators)
-        for t in recent:  # sales already made since the spike started
-            if t[2] in accumulators:
+        for t in market.trades:  # sales already made since the dump window opened
+            if t[0] >= dump_from and t[2] in accumulators:
                 self._record_sale(spike, t)
         return spike
 
@@ -184,7 +204,7 @@ class PumpAndDumpDetector(Detector):
         if float(qty) < p.min_dump_ratio * float(position) or float(notional / qty) < float(vwap) * (1 + p.min_gain):
             return []
         spike.alerted = True
-        dumpers = [a for a, s in spike.sold.items() if s[0] > 0]
+        dumpers = [a for a, s in spike.sold.items() if float(s[0]) >= p.min_dump_ratio / 2 * float(spike.accumulators[a][0])]
         order_ids, trade_ids = [], []
         for account in dumpers:
             order_ids += spike.accumulators[account][3] + spike.sold[account][2]

@@ -210,7 +210,8 @@ def marking_the_close(world: World, market: str, close: float, tag: str, camo: b
         world.at(start + (last - start) * i / (orders - 1), send)
     if rng.random() < 0.5:  # a little ordinary trading earlier in the day
         for _ in range(rng.randint(1, 4)):
-            world.at(close - rng.uniform(1200, 3000), lambda t: book.submit(t, account, rng.choice((BUY, SELL)), None, world.lots(150)))
+            world.at(close - rng.uniform(1200, 3000),
+                     lambda t: book.submit(t, account, rng.choice((BUY, SELL)), None, world.lots(150)))
     label.details = {"orders": orders, "side": side}
     return label
 
@@ -276,7 +277,7 @@ def quote_stuffing(world: World, market: str, t0: float, tag: str, camo: bool) -
         for i in range(pairs):
             t = now + i * 2 / rate
 
-            def stuff(ts):
+            def stuff(ts, rate=rate):
                 side = rng.choice((BUY, SELL))
                 price = world.touch(market, side) - _step(side) * rng.randint(3, 8)
                 order_id = book.submit(ts, account, side, price, rng.randint(1, 20))
@@ -293,13 +294,15 @@ def quote_stuffing(world: World, market: str, t0: float, tag: str, camo: bool) -
 
 def _crowd(world: World, market: str, t0: float, tag: str, role: str) -> list[str]:
     rng, book = world.rng, world.books[market]
-    buyers = [world.account(f"{tag}-crowd-{i}", role) for i in range(rng.randint(20, 35))]
-    length = rng.uniform(150, 260)
+    buyers = [world.account(f"{tag}-crowd-{i}", role) for i in range(rng.randint(30, 60))]
+    length = rng.uniform(100, 200)
     for buyer in buyers:
         for _ in range(rng.randint(1, 3)):
             world.at(
                 t0 + rng.uniform(0, length),
-                lambda t, b=buyer: book.submit(t, b, BUY, world.touch(market, SELL) + rng.randint(0, 2), world.lots(250, 0.5), tif="ioc"),
+                lambda t, b=buyer: book.submit(
+                    t, b, BUY, world.touch(market, SELL) + rng.randint(0, 2), world.lots(300, 0.5), tif="ioc"
+                ),
             )
     return buyers
 
@@ -307,6 +310,21 @@ def _crowd(world: World, market: str, t0: float, tag: str, role: str) -> list[st
 def news_rally(world: World, market: str, t0: float, tag: str) -> None:
     """An honest rally: many buyers, nobody who accumulated before selling into it."""
     _crowd(world, market, t0, tag, "news_crowd")
+
+
+def _accumulate(world: World, market: str, account: str, target: int, spike: float, now: float) -> None:
+    """Quiet buying until `target` lots are held or the spike starts: small market orders and bids."""
+    rng, book = world.rng, world.books[market]
+    left = target - world.position(account)
+    if left <= 0 or now >= spike:
+        return
+    qty = min(left, world.lots(300, 0.4))
+    if rng.random() < 0.5:
+        book.submit(now, account, BUY, None, qty)
+    else:
+        order_id = book.submit(now, account, BUY, world.touch(market, BUY), qty)
+        world.at(now + 30, lambda t: book.cancel(t, order_id))
+    world.at(now + rng.uniform(10, 40), lambda t: _accumulate(world, market, account, target, spike, t))
 
 
 def pump_and_dump(world: World, market: str, spike: float, tag: str, camo: bool, session_start: float) -> Label:
@@ -319,19 +337,7 @@ def pump_and_dump(world: World, market: str, spike: float, tag: str, camo: bool,
         target = rng.randint(2500, 3500) if camo else rng.randint(3500, 8000)
         t = begin + rng.uniform(0, 60)
 
-        def accumulate(now, account=account, target=target):
-            left = target - world.position(account)
-            if left <= 0 or now >= spike:
-                return
-            qty = min(left, world.lots(300, 0.4))
-            if rng.random() < 0.5:
-                book.submit(now, account, BUY, None, qty)
-            else:
-                order_id = book.submit(now, account, BUY, world.touch(market, BUY), qty)
-                world.at(now + 30, lambda t2: book.cancel(t2, order_id))
-            world.at(now + rng.uniform(10, 40), accumulate)
-
-        world.at(t, accumulate)
+        world.at(t, lambda now, a=account, g=target: _accumulate(world, market, a, g, spike, now))
 
         def dump(now, account=account, chunk=0, state=None):
             state = state if state is not None else {"start": world.position(account)}
