@@ -65,14 +65,26 @@ class OrderBook:
         """Take a new order: reject it, or accept it and execute it (see the package docstring)."""
         reason = validate_order(order)
         order_id = order.order_id
-        if reason is None and (order_id in self._orders or order_id in self._stops):
+        if reason is None and (order_id in self._orders or order_id in self._stops.by_id):
             reason = Reason.DUPLICATE_ORDER_ID
-        elif order.post_only and reason is None and self._crosses(order.side, order.price):
-            reason = Reason.POST_ONLY_WOULD_TAKE
         if reason is not None:
             return [Rejected(order_id, order.account, "submit", reason)]
-        events: list[Event] = [Accepted(order)]
         kind = order.type
+        if kind is LIMIT:
+            if order.side is BUY:
+                keys = self._asks.keys
+                crosses = bool(keys) and -keys[-1] <= order.price
+            else:
+                keys = self._bids.keys
+                crosses = bool(keys) and keys[-1] >= order.price
+            if not crosses:
+                if order.tif is GTC:  # the common case: an order that only adds liquidity
+                    events: list[Event] = [Accepted(order)]
+                    self._rest(order, order.quantity, events)
+                    return events
+            elif order.post_only:
+                return [Rejected(order_id, order.account, "submit", Reason.POST_ONLY_WOULD_TAKE)]
+        events = [Accepted(order)]
         if kind is LIMIT or kind is MARKET:
             trades = self._execute(order, order.quantity, events)
             if trades is not None:
@@ -247,20 +259,39 @@ class OrderBook:
     def _take_out(self, resting: RestingOrder) -> PriceLevel:
         """Unlink a resting order (already gone from ``_orders``) and drop its level if empty."""
         level = resting.level
-        level.unlink(resting)
+        # level.unlink(resting), inlined: cancels are a quarter of all commands.
+        prev, following = resting.prev, resting.next
+        if prev is None:
+            level.head = following
+        else:
+            prev.next = following
+        if following is None:
+            level.tail = prev
+        else:
+            following.prev = prev
         level.total -= resting.remaining
         if level.head is None:
             (self._bids if level.side is BUY else self._asks).remove(level)
         return level
 
     def _rest(self, order: Order, quantity: int, events: list[Event] | None) -> None:
+        """Queue ``order`` with open ``quantity`` at the back of its price level."""
+        price = order.price
         ladder = self._bids if order.side is BUY else self._asks
-        level = ladder.level(order.price)
+        level = ladder.levels.get(price) or ladder.add_level(price)
         resting = RestingOrder(order, quantity, level)
-        level.append(resting)
+        # level.append(resting), inlined: this is the hottest path of the engine.
+        tail = level.tail
+        if tail is None:
+            level.head = resting
+        else:
+            tail.next = resting
+            resting.prev = tail
+        level.tail = resting
+        level.total += quantity
         self._orders[order.order_id] = resting
         if events is not None:
-            events.append(BookLevel(level.side, level.price, level.total))
+            events.append(BookLevel(level.side, price, level.total))
 
     def _execute(
         self, order: Order, quantity: int | None, events: list[Event]

@@ -88,17 +88,15 @@ class PriceLadder:
         keys = self.keys
         return keys[-1] * self.sign if keys else None
 
-    def level(self, price: int) -> PriceLevel:
-        """The level at ``price``, created (empty) if the side has none there yet."""
-        level = self.levels.get(price)
-        if level is None:
-            level = self.levels[price] = PriceLevel(self.side, price)
-            key = price * self.sign
-            keys = self.keys
-            if not keys or key > keys[-1]:
-                keys.append(key)  # a new best price: the common case near the touch
-            else:
-                insort(keys, key)
+    def add_level(self, price: int) -> PriceLevel:
+        """A new, empty level at ``price`` (the side has none there yet)."""
+        level = self.levels[price] = PriceLevel(self.side, price)
+        key = price * self.sign
+        keys = self.keys
+        if not keys or key > keys[-1]:
+            keys.append(key)  # a new best price: the common case near the touch
+        else:
+            insort(keys, key)
         return level
 
     def remove(self, level: PriceLevel) -> None:

@@ -16,35 +16,36 @@ from exchange.matching.orders import Order, Side
 
 
 class StopBook:
-    __slots__ = ("_buys", "_by_id", "_next_sequence", "_sells")
+    __slots__ = ("_buys", "_next_sequence", "_sells", "by_id")
 
     def __init__(self) -> None:
-        self._by_id: dict[int, tuple[int, Order]] = {}  # order_id -> (sequence, order)
+        # order_id -> (sequence, order); read-only outside this class
+        self.by_id: dict[int, tuple[int, Order]] = {}
         self._buys: list[tuple[int, int, int]] = []  # (stop_price, sequence, order_id)
         self._sells: list[tuple[int, int, int]] = []
         self._next_sequence = 0
 
     def __len__(self) -> int:
-        return len(self._by_id)
+        return len(self.by_id)
 
     def __contains__(self, order_id: object) -> bool:
-        return order_id in self._by_id
+        return order_id in self.by_id
 
     def get(self, order_id: int) -> Order | None:
-        entry = self._by_id.get(order_id)
+        entry = self.by_id.get(order_id)
         return None if entry is None else entry[1]
 
     def add(self, order: Order) -> None:
         """Queue ``order`` behind every stop already waiting."""
         sequence = self._next_sequence
         self._next_sequence = sequence + 1
-        self._by_id[order.order_id] = (sequence, order)
+        self.by_id[order.order_id] = (sequence, order)
         side = self._buys if order.side is Side.BUY else self._sells
         insort(side, (order.stop_price, sequence, order.order_id))
 
     def remove(self, order_id: int) -> Order | None:
         """Take a waiting stop out; None if there is none with this id."""
-        entry = self._by_id.pop(order_id, None)
+        entry = self.by_id.pop(order_id, None)
         if entry is None:
             return None
         sequence, order = entry
@@ -55,8 +56,8 @@ class StopBook:
     def replace(self, order: Order, keep_priority: bool) -> None:
         """Swap in the amended ``order``; without ``keep_priority`` it goes behind all others."""
         if keep_priority:
-            sequence, _ = self._by_id[order.order_id]
-            self._by_id[order.order_id] = (sequence, order)
+            sequence, _ = self.by_id[order.order_id]
+            self.by_id[order.order_id] = (sequence, order)
         else:
             self.remove(order.order_id)
             self.add(order)
@@ -64,7 +65,7 @@ class StopBook:
     def pop_triggered(self, low: int, high: int) -> list[tuple[Order, int]]:
         """Remove and return, oldest first, the stops that trades between ``low`` and ``high``
         trigger, each with the trade price that triggered it."""
-        by_id = self._by_id
+        by_id = self.by_id
         triggered: list[tuple[int, Order, int]] = []
         buys = self._buys
         if buys and buys[0][0] <= high:
@@ -81,7 +82,7 @@ class StopBook:
 
     def __iter__(self) -> Iterator[Order]:
         """Waiting stops in trigger priority (arrival order)."""
-        for _, order in sorted(self._by_id.values(), key=_sequence):
+        for _, order in sorted(self.by_id.values(), key=_sequence):
             yield order
 
 

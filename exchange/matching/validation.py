@@ -27,19 +27,27 @@ def _positive_int(value: object) -> bool:
 
 def validate_order(order: Order) -> Reason | None:
     """None if the book can execute ``order``, else the rejection reason."""
-    if order.side not in _SIDES or order.tif not in _TIFS or order.stp not in _STPS:
-        return Reason.INVALID_ORDER
-    if order.post_only is not False and not (
-        order.post_only is True and order.type is OrderType.LIMIT and order.tif is TimeInForce.GTC
-    ):
-        return Reason.INVALID_ORDER
     kind = order.type
-    if kind is OrderType.LIMIT or kind is OrderType.STOP_LIMIT:
-        ok = (
-            _positive_int(order.price)
-            and _positive_int(order.quantity)
+    if kind is OrderType.LIMIT:  # the common case, checked without helper calls
+        price, quantity = order.price, order.quantity
+        if (
+            type(price) is int
+            and price > 0
+            and type(quantity) is int
+            and quantity > 0
+            and order.stop_price is None
             and order.quote_quantity is None
-        )
+            and order.side in _SIDES
+            and order.tif in _TIFS
+            and order.stp in _STPS
+            and (order.post_only is False or (order.post_only is True and order.tif is TimeInForce.GTC))
+        ):
+            return None
+        return Reason.INVALID_ORDER
+    if order.side not in _SIDES or order.tif not in _TIFS or order.stp not in _STPS or order.post_only is not False:
+        return Reason.INVALID_ORDER
+    if kind is OrderType.STOP_LIMIT:
+        ok = _positive_int(order.price) and _positive_int(order.quantity) and order.quote_quantity is None
     elif kind is OrderType.MARKET or kind is OrderType.STOP_MARKET:
         ok = order.price is None and order.tif is not TimeInForce.GTC
         if order.quote_quantity is None:
@@ -54,10 +62,7 @@ def validate_order(order: Order) -> Reason | None:
             )
     else:
         return Reason.INVALID_ORDER
-    if kind is OrderType.LIMIT or kind is OrderType.MARKET:
-        ok = ok and order.stop_price is None
-    else:
-        ok = ok and _positive_int(order.stop_price)
+    ok = ok and (order.stop_price is None if kind is OrderType.MARKET else _positive_int(order.stop_price))
     return None if ok else Reason.INVALID_ORDER
 
 
