@@ -48,12 +48,6 @@ def _visible(world: World, market: str, side: str, levels: int = 10) -> int:
     return sum(book.depth(side, p) for p in chosen)
 
 
-def _retry(world: World, fn, now: float, tries: int = 120) -> None:
-    """Run `fn(now)`; if it returns False, try again half a second later."""
-    if not fn(now) and tries > 0:
-        world.at(now + 0.5, lambda t: _retry(world, fn, t, tries - 1))
-
-
 # -- spoofing and layering ------------------------------------------------------------------------
 
 def _pressure(world: World, market: str, t0: float, tag: str, camo: bool, *, typology: str) -> Label:
@@ -94,12 +88,18 @@ def _pressure(world: World, market: str, t0: float, tag: str, camo: bool, *, typ
                             book.amend(t, order_id, qty=max(1, order.remaining + rng.randint(-20, 20)))
                 world.at(now + delay * (i + 1) / 6, modify)
 
-        def hit(t):
-            # the imbalance draws a counterparty that takes the genuine order
-            counterparty = rng.choice(world.background[market])
-            qty = _sweep_qty(world, market, x, price_y)
-            if genuine_id in book.orders and qty > 0:
-                book.submit(t, counterparty, x, price_y, qty, tif="ioc")
+        def watch(t):
+            # The spoofer watches its genuine order: once it has filled, the layer goes (E1: 2.3 s
+            # after the fill). If nobody has taken it by `delay`, the imbalance draws a
+            # counterparty that does.
+            if genuine_id in book.orders and t < now + delay:
+                world.at(t + 0.25, watch)
+                return
+            if genuine_id in book.orders:
+                counterparty = rng.choice(world.background[market])
+                qty = _sweep_qty(world, market, x, price_y)
+                if qty > 0:
+                    book.submit(t, counterparty, x, price_y, qty, tif="ioc")
             pull = rng.uniform(3, 4.5) if weak == "cancel" else rng.uniform(0.2, 2.5)
             world.at(t + pull, pull_layers)
 
@@ -112,7 +112,7 @@ def _pressure(world: World, market: str, t0: float, tag: str, camo: bool, *, typ
             if k < cycles:
                 world.at(t + rng.uniform(10, 40), lambda t2: cycle(t2, k + 1))
 
-        world.at(now + delay, hit)
+        world.at(now + 0.25, watch)
 
     world.at(t0, cycle)
     return label
@@ -128,26 +128,35 @@ def layering(world: World, market: str, t0: float, tag: str, camo: bool) -> Labe
 
 # -- wash and circular trading ----------------------------------------------------------------------
 
-def _cross(world: World, market: str, seller: str, buyer: str, qty: int, gap: float, label: Label) -> None:
-    """`seller` rests inside the spread, `buyer` takes it `gap` seconds later."""
+def _chain(world: World, market: str, legs: list, label: Label, now: float) -> None:
+    """Play crossing legs one after the other: (seller, buyer, lots, gap, pause) each.
+
+    The seller rests inside the spread (waiting for one if the spread is a single tick), the
+    buyer takes it `gap` seconds later, and the next leg starts `pause` seconds after that.
+    """
+    if not legs:
+        return
     book = world.books[market]
+    (seller, buyer, qty, gap, pause), rest = legs[0], legs[1:]
+    price = _inside(world, market, SELL)
+    if price is None:
+        world.at(now + 0.5, lambda t: _chain(world, market, legs, label, t))
+        return
+    order_id = book.submit(now, seller, SELL, price, qty)
 
-    def rest(now):
-        price = _inside(world, market, SELL)
-        if price is None:
-            return False
-        order_id = book.submit(now, seller, SELL, price, qty)
+    def take(t):
+        queue = book.levels[SELL].get(price)
+        if book.best(SELL) != price or not queue or queue[0].order_id != order_id:
+            # someone else is in front (or took it): pull it and set the cross up again
+            book.cancel(t, order_id)
+            world.at(t + 0.5, lambda t2: _chain(world, market, legs, label, t2))
+            return
+        book.submit(t, buyer, BUY, price, book.orders[order_id].remaining, tif="ioc")
+        label.end = max(label.end, t)
+        book.cancel(t + 0.01, order_id)
+        world.at(t + pause, lambda t2: _chain(world, market, rest, label, t2))
 
-        def take(t):
-            if order_id in book.orders:
-                book.submit(t, buyer, BUY, price, book.orders[order_id].remaining, tif="ioc")
-                label.end = max(label.end, t)
-            book.cancel(t + 0.01, order_id)
-
-        world.at(now + gap, take)
-        return True
-
-    return rest
+    world.at(now + gap, take)
 
 
 def wash_trading(world: World, market: str, t0: float, tag: str, camo: bool) -> Label:
@@ -158,13 +167,12 @@ def wash_trading(world: World, market: str, t0: float, tag: str, camo: bool) -> 
         accounts.append(world.account(f"{tag}-b", "manipulator", owner, stp_off=True))
     label = Label("wash_trading", market, list(accounts), t0, t0, camo)
     trades = 3 if camo else rng.randint(3, 7)
-    now = t0
+    legs = []
     for _ in range(trades):
         seller, buyer = rng.sample(accounts, 2) if len(accounts) == 2 else (accounts[0], accounts[0])
         gap = rng.uniform(2.5, 8) if camo else rng.uniform(0.05, 1.5)
-        rest = _cross(world, market, seller, buyer, rng.randint(100, 800), gap, label)
-        world.at(now, lambda t, rest=rest: _retry(world, rest, t))
-        now += rng.uniform(60, 300) if camo else rng.uniform(5, 60)
+        legs.append((seller, buyer, rng.randint(100, 800), gap, rng.uniform(60, 300) if camo else rng.uniform(5, 60)))
+    world.at(t0, lambda t: _chain(world, market, legs, label, t))
     label.details = {"trades": trades}
     return label
 
@@ -175,18 +183,19 @@ def circular_trading(world: World, market: str, t0: float, tag: str, camo: bool)
     label = Label("circular_trading", market, list(members), t0, t0, camo)
     rounds = 2 if camo else rng.randint(2, 4)
     base = rng.randint(300, 1500)
-    now = t0
+    legs = []
     for _ in range(rounds):
         for i, seller in enumerate(members):
             buyer = members[(i + 1) % len(members)]
-            rest = _cross(world, market, seller, buyer, round(base * rng.uniform(0.95, 1.05)), rng.uniform(0.05, 0.6), label)
-            world.at(now, lambda t, rest=rest: _retry(world, rest, t))
-            now += rng.uniform(10, 40) if camo else rng.uniform(2, 15)
+            pause = rng.uniform(10, 40) if camo else rng.uniform(2, 15)
+            legs.append((seller, buyer, round(base * rng.uniform(0.95, 1.05)), rng.uniform(0.05, 0.6), pause))
+    world.at(t0, lambda t: _chain(world, market, legs, label, t))
     if camo:  # some trading with the market too, to look less closed
+        span = sum(leg[4] for leg in legs)
         for member in members:
             side = rng.choice((BUY, SELL))
             qty = round(base * rng.uniform(0.1, 0.2))
-            world.at(rng.uniform(t0, now), lambda t, m=member, s=side, q=qty: book.submit(t, m, s, None, q))
+            world.at(t0 + rng.uniform(0, span), lambda t, m=member, s=side, q=qty: book.submit(t, m, s, None, q))
     label.details = {"members": len(members), "rounds": rounds}
     return label
 

@@ -100,9 +100,9 @@ def score(simulation, emitted: list, *, slack: float = 5.0) -> Scores:
             if role in HARD_NEGATIVE_ROLES:
                 result.hard_negative_alerts[role] += 1
                 result.per_account_day[(role, account, simulation.seed, day)] += 1
-    for name, role in roles.items():
-        if role in HARD_NEGATIVE_ROLES:
-            result.hard_negative_account_days[role] += simulation.config.days * len(simulation.config.markets)
+    for role in roles.values():
+        if role in HARD_NEGATIVE_ROLES:  # accounts are per market already
+            result.hard_negative_account_days[role] += simulation.config.days
     return result
 
 
