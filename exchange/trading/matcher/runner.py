@@ -19,8 +19,9 @@ import time
 import zlib
 from dataclasses import dataclass, field
 
+import psycopg
 import redis
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from exchange.markets.models import Market
 from exchange.matching import OrderBook
@@ -122,7 +123,7 @@ class Matcher:
                     time.sleep(0.2)
                     continue
                 self._step()
-            except (OperationalError, InterfaceError, DatabaseError, redis.RedisError) as exc:
+            except (DatabaseError, psycopg.Error, redis.RedisError) as exc:
                 log.warning("matcher error, recovering from PostgreSQL: %r", exc)
                 self._recover_all()
 
