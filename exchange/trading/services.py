@@ -16,7 +16,7 @@ from exchange.ledger.services import hold_place
 from exchange.markets.models import Market
 from exchange.markets.rules import check_quantity, price_to_ticks, validate_order
 from exchange.markets.selectors import market_get
-from exchange.trading.models import OPEN_STATUSES, Command, CommandKind, Order, OrderStatus
+from exchange.trading.models import OPEN_STATUSES, Command, CommandKind, Order
 from exchange.trading.streams import publish_commands
 from exchange.trading.terms import order_terms
 
@@ -222,12 +222,12 @@ def user_orders_cancel_everywhere(*, user_id: int, reason: str) -> list[Command]
     return [market_command(market=s, kind=CommandKind.CANCEL_USER, reason=reason, user_id=user_id) for s in symbols]
 
 
-__all__ = [
-    "OrderStatus",
-    "market_command",
-    "order_amend",
-    "order_cancel",
-    "order_cancel_all",
-    "order_place",
-    "user_orders_cancel_everywhere",
-]
+
+def user_freeze(*, user: AbstractBaseUser, reason: str) -> None:
+    """Freeze a user: no more logins, orders or API calls, and every open order cancelled
+    (through each market's stream, so the cancels take effect in sequence)."""
+    from exchange.accounts.services import user_set_status
+
+    with transaction.atomic():
+        user_set_status(user=user, status=UserStatus.FROZEN)
+        user_orders_cancel_everywhere(user_id=user.pk, reason=reason)
