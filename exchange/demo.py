@@ -28,9 +28,19 @@ USERS = [
     ("alice", TRADER, {"USD": "100000", "BTC": "2", "ETH": "20"}),
     ("bob", TRADER, {"USD": "100000", "BTC": "2", "ETH": "20"}),
     ("carol", TRADER, {"USD": "50000", "BTC": "1", "ETH": "10"}),
+    ("maker", TRADER, {"USD": "1000000", "BTC": "50", "ETH": "500"}),
     ("admin", ADMIN, {}),
     ("compliance", COMPLIANCE, {}),
 ]
+
+
+# A starting ladder per market from the demo market maker: (mid, step, quantity per level).
+LIQUIDITY = {
+    "BTC-USD": ("30000", "10", "0.05"),
+    "ETH-USD": ("2000", "1", "0.5"),
+    "ETH-BTC": ("0.0666", "0.0001", "0.5"),
+}
+LEVELS = 5
 
 
 @dataclass
@@ -63,4 +73,22 @@ def seed_demo() -> SeedResult:
         for symbol, amount in funds.items():
             deposit_credit(user=user, asset=assets[symbol], amount=amount, reference=f"demo-seed:{username}:{symbol}")
         result.users.append((username, role))
+    _seed_liquidity()
     return result
+
+
+def _seed_liquidity() -> None:
+    """Rest a small ladder on each side of every demo market, once (the matcher books it)."""
+    from decimal import Decimal
+
+    from exchange.trading.models import Order
+    from exchange.trading.services import order_place
+
+    maker = get_user_model().objects.get(username="maker")
+    for symbol, (mid, step, quantity) in LIQUIDITY.items():
+        if Order.objects.filter(user=maker, market__symbol=symbol).exists():
+            continue
+        for level in range(1, LEVELS + 1):
+            offset = Decimal(step) * level
+            order_place(user=maker, market=symbol, side="buy", price=str(Decimal(mid) - offset), quantity=quantity)
+            order_place(user=maker, market=symbol, side="sell", price=str(Decimal(mid) + offset), quantity=quantity)

@@ -6,7 +6,7 @@ python manage.py seed_demo
 cat <<MSG
 
   Exchange is starting on http://127.0.0.1:${PORT:-8000}/
-  Demo logins (password demo-pass-2024): alice, bob, carol (traders), admin, compliance
+  Demo logins (password demo-pass-2024): alice, bob, carol, maker (traders), admin, compliance
   Django admin: http://127.0.0.1:${PORT:-8000}/admin/   Ctrl-C stops everything.
 
 MSG

@@ -70,5 +70,7 @@ def pytest_configure(config):
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
         # The test client speaks plain HTTP; the HTTPS redirect is covered by the deploy check.
         settings.SECURE_SSL_REDIRECT = False
+        # Streams written by tests go to a Redis database of their own, never the app's.
+        settings.REDIS_URL = settings.REDIS_URL.rsplit("/", 1)[0] + "/8"
     except Exception:
         return
