@@ -33,6 +33,8 @@ from exchange.matching.validation import validate_amend, validate_order
 
 SNAPSHOT_VERSION = 1
 
+# Enum members bound to module names: in CPython 3.11 ``Reason.X`` costs ~0.2 us per lookup,
+# which is a tenth of a whole command on the hot paths.
 BUY, SELL = Side.BUY, Side.SELL
 LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
 GTC, FOK = TimeInForce.GTC, TimeInForce.FOK
@@ -41,6 +43,14 @@ CANCEL_OLDEST = SelfTradePrevention.CANCEL_OLDEST
 CANCEL_BOTH = SelfTradePrevention.CANCEL_BOTH
 DECREMENT = SelfTradePrevention.DECREMENT
 STP = Reason.SELF_TRADE_PREVENTION
+BUDGET_EXHAUSTED = Reason.BUDGET_EXHAUSTED
+CANCELLED_BY_USER = Reason.CANCELLED_BY_USER
+DUPLICATE_ORDER_ID = Reason.DUPLICATE_ORDER_ID
+FOK_NOT_FILLABLE = Reason.FOK_NOT_FILLABLE
+IOC_REMAINDER = Reason.IOC_REMAINDER
+NO_LIQUIDITY = Reason.NO_LIQUIDITY
+POST_ONLY_WOULD_TAKE = Reason.POST_ONLY_WOULD_TAKE
+UNKNOWN_ORDER = Reason.UNKNOWN_ORDER
 
 
 class OrderBook:
@@ -66,7 +76,7 @@ class OrderBook:
         reason = validate_order(order)
         order_id = order.order_id
         if reason is None and (order_id in self._orders or order_id in self._stops.by_id):
-            reason = Reason.DUPLICATE_ORDER_ID
+            reason = DUPLICATE_ORDER_ID
         if reason is not None:
             return [Rejected(order_id, order.account, "submit", reason)]
         kind = order.type
@@ -83,7 +93,7 @@ class OrderBook:
                     self._rest(order, order.quantity, events)
                     return events
             elif order.post_only:
-                return [Rejected(order_id, order.account, "submit", Reason.POST_ONLY_WOULD_TAKE)]
+                return [Rejected(order_id, order.account, "submit", POST_ONLY_WOULD_TAKE)]
         events = [Accepted(order)]
         if kind is LIMIT or kind is MARKET:
             trades = self._execute(order, order.quantity, events)
@@ -105,19 +115,19 @@ class OrderBook:
         if resting is None:
             stop = self._stops.remove(order_id)
             if stop is None:
-                return [Rejected(order_id, None, "cancel", Reason.UNKNOWN_ORDER)]
+                return [Rejected(order_id, None, "cancel", UNKNOWN_ORDER)]
             return [
                 Cancelled(
                     order_id,
                     stop.account,
                     stop.quantity,
-                    Reason.CANCELLED_BY_USER,
+                    CANCELLED_BY_USER,
                     stop.quote_quantity,
                 )
             ]
         level = self._take_out(resting)
         return [
-            Cancelled(order_id, resting.account, resting.remaining, Reason.CANCELLED_BY_USER),
+            Cancelled(order_id, resting.account, resting.remaining, CANCELLED_BY_USER),
             BookLevel(level.side, level.price, level.total),
         ]
 
@@ -137,7 +147,7 @@ class OrderBook:
         reason = validate_amend(old, quantity, price)
         new_price = old.price if price is None else price
         if reason is None and new_price != old.price and old.post_only and self._crosses(old.side, new_price):
-            reason = Reason.POST_ONLY_WOULD_TAKE
+            reason = POST_ONLY_WOULD_TAKE
         if reason is not None:
             return [Rejected(order_id, resting.account, "amend", reason)]
         new_quantity = resting.remaining if quantity is None else quantity
@@ -166,7 +176,7 @@ class OrderBook:
     def _amend_stop(self, order_id: int, quantity: int | None, price: int | None) -> list[Event]:
         stop = self._stops.get(order_id)
         if stop is None:
-            return [Rejected(order_id, None, "amend", Reason.UNKNOWN_ORDER)]
+            return [Rejected(order_id, None, "amend", UNKNOWN_ORDER)]
         reason = validate_amend(stop, quantity, price)
         if reason is not None:
             return [Rejected(order_id, stop.account, "amend", reason)]
@@ -299,7 +309,7 @@ class OrderBook:
         """Match ``order`` as the incoming order with open ``quantity``, then rest or cancel
         what is left. Returns the (lowest, highest) trade price, or None if nothing traded."""
         if order.tif is FOK and not self._fok_fillable(order, quantity):
-            events.append(Cancelled(order.order_id, order.account, quantity, Reason.FOK_NOT_FILLABLE))
+            events.append(Cancelled(order.order_id, order.account, quantity, FOK_NOT_FILLABLE))
             return None
         budget = order.quote_quantity
         quantity, budget, stp_cancelled, first, last = self._match(order, quantity, budget, events)
@@ -308,13 +318,13 @@ class OrderBook:
         elif budget is not None:
             if budget:
                 opposite = self._asks  # only buys spend a quote amount
-                reason = Reason.BUDGET_EXHAUSTED if opposite.keys else Reason.NO_LIQUIDITY
+                reason = BUDGET_EXHAUSTED if opposite.keys else NO_LIQUIDITY
                 events.append(Cancelled(order.order_id, order.account, None, reason, budget))
         elif quantity:
             if order.price is None:
-                events.append(Cancelled(order.order_id, order.account, quantity, Reason.NO_LIQUIDITY))
+                events.append(Cancelled(order.order_id, order.account, quantity, NO_LIQUIDITY))
             elif order.tif is not GTC:
-                events.append(Cancelled(order.order_id, order.account, quantity, Reason.IOC_REMAINDER))
+                events.append(Cancelled(order.order_id, order.account, quantity, IOC_REMAINDER))
             else:
                 self._rest(order, quantity, events)
         if first is None:

@@ -15,6 +15,12 @@ from __future__ import annotations
 from exchange.matching.events import Reason
 from exchange.matching.orders import Order, OrderType, SelfTradePrevention, Side, TimeInForce
 
+# Enum members bound to module names: in CPython 3.11 ``OrderType.X`` costs ~0.2 us per lookup.
+LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
+STOP_LIMIT, STOP_MARKET = OrderType.STOP_LIMIT, OrderType.STOP_MARKET
+GTC, IOC = TimeInForce.GTC, TimeInForce.IOC
+BUY = Side.BUY
+INVALID_ORDER, INVALID_AMEND = Reason.INVALID_ORDER, Reason.INVALID_AMEND
 _SIDES = frozenset(Side)
 _TIFS = frozenset(TimeInForce)
 _STPS = frozenset(SelfTradePrevention)
@@ -28,7 +34,7 @@ def _positive_int(value: object) -> bool:
 def validate_order(order: Order) -> Reason | None:
     """None if the book can execute ``order``, else the rejection reason."""
     kind = order.type
-    if kind is OrderType.LIMIT:  # the common case, checked without helper calls
+    if kind is LIMIT:  # the common case, checked without helper calls
         price, quantity = order.price, order.quantity
         if (
             type(price) is int
@@ -40,16 +46,16 @@ def validate_order(order: Order) -> Reason | None:
             and order.side in _SIDES
             and order.tif in _TIFS
             and order.stp in _STPS
-            and (order.post_only is False or (order.post_only is True and order.tif is TimeInForce.GTC))
+            and (order.post_only is False or (order.post_only is True and order.tif is GTC))
         ):
             return None
-        return Reason.INVALID_ORDER
+        return INVALID_ORDER
     if order.side not in _SIDES or order.tif not in _TIFS or order.stp not in _STPS or order.post_only is not False:
-        return Reason.INVALID_ORDER
-    if kind is OrderType.STOP_LIMIT:
+        return INVALID_ORDER
+    if kind is STOP_LIMIT:
         ok = _positive_int(order.price) and _positive_int(order.quantity) and order.quote_quantity is None
-    elif kind is OrderType.MARKET or kind is OrderType.STOP_MARKET:
-        ok = order.price is None and order.tif is not TimeInForce.GTC
+    elif kind is MARKET or kind is STOP_MARKET:
+        ok = order.price is None and order.tif is not GTC
         if order.quote_quantity is None:
             ok = ok and _positive_int(order.quantity)
         else:
@@ -57,13 +63,13 @@ def validate_order(order: Order) -> Reason | None:
                 ok
                 and order.quantity is None
                 and _positive_int(order.quote_quantity)
-                and order.side is Side.BUY
-                and order.tif is TimeInForce.IOC
+                and order.side is BUY
+                and order.tif is IOC
             )
     else:
-        return Reason.INVALID_ORDER
-    ok = ok and (order.stop_price is None if kind is OrderType.MARKET else _positive_int(order.stop_price))
-    return None if ok else Reason.INVALID_ORDER
+        return INVALID_ORDER
+    ok = ok and (order.stop_price is None if kind is MARKET else _positive_int(order.stop_price))
+    return None if ok else INVALID_ORDER
 
 
 def validate_amend(order: Order, quantity: int | None, price: int | None) -> Reason | None:
@@ -73,9 +79,9 @@ def validate_amend(order: Order, quantity: int | None, price: int | None) -> Rea
     only orders with a limit price can get a new price.
     """
     if quantity is None and price is None:
-        return Reason.INVALID_AMEND
+        return INVALID_AMEND
     if quantity is not None and (not _positive_int(quantity) or order.quantity is None):
-        return Reason.INVALID_AMEND
+        return INVALID_AMEND
     if price is not None and (not _positive_int(price) or order.price is None):
-        return Reason.INVALID_AMEND
+        return INVALID_AMEND
     return None
