@@ -217,8 +217,8 @@ class OrderBook:
 
     def open_orders(self) -> Iterator[OpenOrder]:
         """Open orders in priority order: bids best first, then asks best first, each level
-        oldest first; then waiting stops in trigger priority. Submitting these (as GTC, the
-        stops as they are) to an empty book rebuilds the same book, except the last price."""
+        oldest first; then waiting stops in trigger priority (the order ``snapshot()`` lists
+        them in, which is what ``restore()`` relies on)."""
         for ladder in (self._bids, self._asks):
             for level in ladder.in_priority():
                 for resting in level:
