@@ -43,7 +43,7 @@ class CircularTradingParams:
       volume in the window (rule 8, delta = 0.1 proposal; CME's indirect-wash example ended with
       "no change in position", R4).
     - `min_ring_trades` 6: two full rounds of a three-owner ring.
-    - `eval_interval` 2 s, `episode_gap` 1800 s: how often the graph is checked, and how long a
+    - `eval_interval` 1 s, `episode_gap` 1800 s: how often the graph is checked, and how long a
       ring may pause and still be the alerted episode.
     """
 
@@ -55,7 +55,7 @@ class CircularTradingParams:
     min_internal_share: float = 0.8
     max_net_share: float = 0.1
     min_ring_trades: int = 6
-    eval_interval: float = 2.0
+    eval_interval: float = 1.0
     episode_gap: float = 1800.0
 
 
@@ -149,9 +149,15 @@ class CircularTradingDetector(Detector):
         self._episodes: list[tuple] = []  # (market, owners, last_seen)
 
     def on_event(self, event: dict) -> list[Alert]:
-        if event.get("type") != "trade":
-            return []
         state, p, now = self.state, self.params, self.state.now
+        graph = self._graphs.get(event.get("market"))
+        if event.get("type") != "trade":
+            # any event moves the clock: a ring completed by the last trade is judged on time
+            if graph is None or not graph.dirty or now - graph.last_eval < p.eval_interval:
+                return []
+            graph.last_eval = now
+            graph.dirty = False
+            return self._evaluate(event["market"], graph)
         seller, buyer = state.owner_of(event.get("seller")), state.owner_of(event.get("buyer"))
         graph = self._graphs[event["market"]]
         if seller != buyer:

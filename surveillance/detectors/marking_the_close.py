@@ -1,12 +1,13 @@
 """Marking the close: aggressive trading in the last minutes that moves the reference price.
 
 SURVEILLANCE.md rule 9 (CEA 4c(a)(5)(B); MAR 2016/522: trading "at the reference time of the
-trading session ... in an effort to increase, to decrease or to maintain the reference price"). Evaluated
-on each `market_close` event, over the `window` seconds before it: the reference price (the
+trading session ... in an effort to increase, to decrease or to maintain the reference
+price"). Evaluated on each `market_close` event, over the `window` seconds before it: the reference price (the
 event's `price` if present, else the last trade) moved at least `min_move_bps` from the last
 trade before the window, in the direction of an account that took `min_share` of that
-direction's aggressive volume, did most of it in the final `final_seconds`, and traded far more
-aggressively than it usually does (`min_unusual_ratio` times its baseline).
+direction's aggressive volume in the final `final_seconds` (TT's "Dominating the Close", A6),
+did most of its own window's trading there, and traded far more aggressively than it usually
+does (`min_unusual_ratio` times its baseline).
 
 Funds' closing flows (index rebalances, daily creations and redemptions) are the hard negative:
 they trade at every close, so their own history of closing windows is their baseline, and they
@@ -32,7 +33,8 @@ class MarkingTheCloseParams:
       worked before its last minutes.
     - `min_move_bps` 30: the closing reference price moved at least 0.3% over the window.
     - `min_share` 0.3: the account took at least 30% of the aggressive volume in the move's
-      direction over the window (it drove the move).
+      direction over the last `final_seconds` (it drove the closing prints; TT's model asks for
+      "most" of the volume in the last 3 minutes, A6, 30% allows for a fund trading alongside).
     - `final_seconds` 180 and `min_final_share` 0.5: at least half of the account's aggressive
       volume in the window came in the last 3 minutes, TT's "Dominating the Close" span (A6); a
       flow worked evenly over the window puts 30% there.
@@ -118,18 +120,19 @@ class MarkingTheCloseDetector(Detector):
 
     def _accounts(self, market, direction, inside, earlier, windows, move_bps, start_price, reference):
         p, now = self.params, self.state.now
+        late_from = now - p.final_seconds
         sided = [t for t in inside if t[2] == direction]
-        total = sum((t[3] for t in sided), Decimal(0))
+        late_total = sum((t[3] for t in sided if t[0] >= late_from), Decimal(0))
         by_account: dict = defaultdict(list)
         for t in sided:
             by_account[t[1]].append(t)
         alerts = []
         for account, own in by_account.items():
             qty = sum((t[3] for t in own), Decimal(0))
-            share = float(qty / total)
+            late = sum((t[3] for t in own if t[0] >= late_from), Decimal(0))
+            share = float(late / late_total) if late_total > 0 else 0.0
             if share < p.min_share:
                 continue
-            late = sum((t[3] for t in own if t[0] >= now - p.final_seconds), Decimal(0))
             final_share = float(late / qty)
             if final_share < p.min_final_share:
                 continue
@@ -157,9 +160,9 @@ class MarkingTheCloseDetector(Detector):
                     order_ids=[t[6] for t in own],
                     trade_ids=[t[5] for t in own],
                     reason=(
-                        f"Account {account} took {share:.0%} of the aggressive {direction} volume "
-                        f"({fmt_qty(qty)} in {len({t[6] for t in own})} orders) in the {p.window:.0f} s before the close, "
-                        f"{final_share:.0%} of it in the last {p.final_seconds:.0f} s, {unusual_text}, while the "
+                        f"Account {account} took {share:.0%} of the aggressive {direction} volume in the last "
+                        f"{p.final_seconds:.0f} s before the close ({fmt_qty(late)} of the {fmt_qty(qty)} it traded in "
+                        f"{len({t[6] for t in own})} orders over the last {p.window:.0f} s), {unusual_text}, while the "
                         f"reference price moved {move_bps:+.0f} bps from {fmt_qty(start_price)} to {fmt_qty(reference)}."
                     ),
                 )

@@ -1,9 +1,10 @@
 """The mechanism spoofing and layering share: orders on one side to trade on the other.
 
 Anchor (SURVEILLANCE.md rule 1): every fill of an owner on side Y. The candidate set is the
-owner's resting orders on side X at the moment of that fill. The cycle is settled once those
-orders are all closed or `cancel_window` seconds have passed, whichever comes first, so an alert
-never waits for the end of the stream. A cycle qualifies when the X orders were large against the
+owner's resting orders on side X at the moment of that fill; further fills on side Y join the
+same cycle. The cycle is settled once those orders are all closed or `cancel_window` seconds
+have passed since the last fill, whichever comes first, so an alert never waits for the end of
+the stream. A cycle qualifies when the X orders were large against the
 owner's genuine interest on side Y and against the visible depth, lived briefly, barely filled,
 and were pulled after the fill. An episode is `min_cycles` qualifying cycles of one owner in one
 market within `lookback`; it alerts once, and later cycles extend it silently.
@@ -39,6 +40,7 @@ class _Pending:
     y_order_ids: list = field(default_factory=list)
     trade_ids: list = field(default_factory=list)
     y_filled: Decimal = ZERO
+    last_fill: float = 0.0
     settled: bool = False
 
 
@@ -86,8 +88,9 @@ class OppositeSideDetector(Detector):
         alerts: list[Alert] = []
         now = self.state.now
         while self._deadlines and self._deadlines[0][0] <= now:
-            _, _, pending = heapq.heappop(self._deadlines)
-            alerts += self._settle(pending)
+            due, _, pending = heapq.heappop(self._deadlines)
+            if due >= pending.deadline:  # else a later fill moved it; a newer entry is queued
+                alerts += self._settle(pending)
         kind = event.get("type")
         if kind == "trade":
             self._on_trade(event)
@@ -122,7 +125,13 @@ class OppositeSideDetector(Detector):
             y_order = state.order(market, event.get(order_key))
             pending = self._pending.get(key)
             if pending is not None and not pending.settled:
+                # the window runs from the last fill (E1: pulled 2.3 s after the genuine order
+                # had fully filled)
                 self._add_fill(pending, event, account, y_order)
+                pending.last_fill = state.now
+                pending.deadline = state.now + self.params.cancel_window
+                self._seq += 1
+                heapq.heappush(self._deadlines, (pending.deadline, self._seq, pending))
                 continue
             x_side = opposite(y_side)
             x_live = state.live_quantity(market, owner, x_side)
@@ -151,6 +160,7 @@ class OppositeSideDetector(Detector):
                 x_orders=x_orders,
                 x_qty={r.order_id: r.remaining for r in x_orders},
                 x_visible=state.book(market).visible(x_side, self.params.depth_levels),
+                last_fill=state.now,
             )
             self._add_fill(pending, event, account, y_order, count_size=False)
             self._pending[key] = pending
@@ -205,7 +215,7 @@ class OppositeSideDetector(Detector):
             return None
         size_ratio = float(size / pending.genuine)
         depth_share = float(size / pending.x_visible) if pending.x_visible > 0 else 1.0
-        limit = pending.at + p.cancel_window
+        limit = pending.last_fill + p.cancel_window
         pulled = [r for r in chosen if r.cancelled and r.closed_at is not None and r.closed_at <= limit]
         cancelled_share = float(sum((r.cancelled_qty for r in pulled), ZERO) / size)
         quantity = sum((r.quantity for r in chosen), ZERO)

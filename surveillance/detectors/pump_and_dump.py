@@ -6,7 +6,7 @@ is sold out"). Instrument level, in real time: a spike is a rise of `min_rise` f
 trade of the last `spike_window` seconds, with `min_buyers` distinct aggressive buyers and
 `min_volume_ratio` times the usual volume. Account attribution: accounts that held at least
 `min_accumulation_share` of the net buying in the `accumulation_window` before the spike started
-and then sell `min_dump_ratio` of that position into it, above their buying price. The alert goes
+and then sell `min_dump_ratio` of that position into it, well above where the rally started. The alert goes
 out on the trade that completes the first accumulator's dump and names the accumulators that
 have sold by then.
 
@@ -45,9 +45,10 @@ class PumpAndDumpParams:
     - `min_directionality` 0.6: and its net buying was at least 60% of its gross volume in the
       window: accumulation is one-way. Market makers buy and sell all day and end up long by
       chance; their net is a small part of their gross (proposal).
-    - `dump_window` 900 s, `min_dump_ratio` 0.5, `min_gain` 0.01: it sold at least half of that
-      position within 15 minutes of the spike's start, at least 1% above its buying price
-      (rule 10's s, proposal).
+    - `dump_window` 900 s, `min_dump_ratio` 0.5, `min_dump_premium` 0.015: it sold at least half
+      of that position within 15 minutes of the spike's start (rule 10's s, proposal), at an
+      average price at least 1.5% (half of `min_rise`) above the low the rally started from, i.e.
+      into the rise. Rule 10 asks for no profit: a pump that failed to pay is still a pump.
     - `recheck` 5 s: a rally without accumulators is looked at again this often; detection
       within 25 s of the start is the state of the art (La Morgia et al., P8).
 
@@ -64,7 +65,7 @@ class PumpAndDumpParams:
     min_directionality: float = 0.6
     dump_window: float = 900.0
     min_dump_ratio: float = 0.5
-    min_gain: float = 0.01
+    min_dump_premium: float = 0.015
     recheck: float = 5.0
 
 
@@ -201,7 +202,7 @@ class PumpAndDumpDetector(Detector):
         self._record_sale(spike, trade)
         position, vwap, share, _, _ = spike.accumulators[seller]
         qty, notional, _, _ = spike.sold[seller]
-        if float(qty) < p.min_dump_ratio * float(position) or float(notional / qty) < float(vwap) * (1 + p.min_gain):
+        if float(qty) < p.min_dump_ratio * float(position) or float(notional / qty) < float(spike.low) * (1 + p.min_dump_premium):
             return []
         spike.alerted = True
         dumpers = [a for a, s in spike.sold.items() if float(s[0]) >= p.min_dump_ratio / 2 * float(spike.accumulators[a][0])]
