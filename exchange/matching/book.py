@@ -81,6 +81,7 @@ class OrderBook:
             return [Rejected(order_id, order.account, "submit", reason)]
         kind = order.type
         if kind is LIMIT:
+            # self._crosses(order.side, order.price), inlined for the commonest command.
             if order.side is BUY:
                 keys = self._asks.keys
                 crosses = bool(keys) and -keys[-1] <= order.price
