@@ -13,7 +13,7 @@ documented on each `*Params` class with the enforcement figures behind them.
 
 from __future__ import annotations
 
-from surveillance.detectors.base import TYPOLOGIES, Alert, Detector
+from surveillance.detectors.base import TYPOLOGIES, Alert, Detector, coerce_params
 from surveillance.detectors.book_state import MarketState
 from surveillance.detectors.circular_trading import CircularTradingDetector, CircularTradingParams
 from surveillance.detectors.layering import LayeringDetector, LayeringParams
@@ -96,5 +96,6 @@ __all__ = [
     "QuoteStuffingParams",
     "SpoofingParams",
     "WashTradingParams",
+    "coerce_params",
     "run_detectors",
 ]

@@ -1,15 +1,17 @@
 """Circular trading: three or more owners trading mostly among themselves, in a loop, staying flat.
 
-SURVEILLANCE.md rules 6 and 7 (MAR 2016/522 Annex II 3(a): beneficial interest "transferred
+SURVEILLANCE.md rules 6 to 8 (MAR 2016/522 Annex II 3(a): beneficial interest "transferred
 between parties who are acting in concert or collusion", indicator (i) "unusual repetition of a
 transaction among a small number of parties"; O4 wash-trading SCC; Victor & Weintraud, P3, on
 complex forms beyond two-account structures). Over a sliding `window`, the owner-level trade graph
 (seller -> buyer) keeps the edges that carry `min_edge_trades` trades and at least
 `min_edge_share` of both ends' volume; its strongly connected components of `min_owners` to
 `max_owners` owners are candidate rings. Owners trading mostly outside the ring are peeled off
-until the ring is stable; a ring alerts when each member does `min_internal_share` of its volume
-inside it and ends nearly flat (`max_net_share`). Evaluated every `eval_interval` seconds of event
-time while trades arrive, so an alert follows a completed round within seconds.
+until the ring is stable; a ring alerts when it holds a loop through at least
+`min_owners` owners (a hub trading back and forth with each of them is not a ring), each
+member does `min_internal_share` of its volume inside it and ends nearly flat
+(`max_net_share`). Evaluated at most every `eval_interval` seconds of event time after a new
+trade, on whatever event comes next, so an alert follows a completed round within seconds.
 
 Market makers trade with everyone, so no edge of theirs is a large share of their volume; honest
 traders' counterparties are whoever is at the touch, so they do not come back round in a loop.
@@ -137,6 +139,25 @@ def strongly_connected(nodes, successors: dict) -> list[set]:
     return components
 
 
+def has_cycle_through(nodes: set, successors: dict, length: int) -> bool:
+    """Is there a simple directed cycle of at least `length` distinct nodes inside `nodes`?
+
+    Depth-first search from each node; rings are small (`max_owners`), so this stays cheap.
+    """
+    for start in nodes:
+        stack = [(start, [start])]
+        while stack:
+            node, path = stack.pop()
+            for child in successors.get(node, ()):
+                if child not in nodes:
+                    continue
+                if child == start and len(path) >= length:
+                    return True
+                if child not in path:
+                    stack.append((child, [*path, child]))
+    return False
+
+
 class CircularTradingDetector(Detector):
     """Streams circular-trading alerts per market."""
 
@@ -204,6 +225,8 @@ class CircularTradingDetector(Detector):
                 continue
             if len(ring) > p.max_owners:
                 continue
+            if not has_cycle_through(ring, successors, p.min_owners):
+                continue  # a star (one hub trading back and forth with each) is not a ring
             if any(float(abs(graph.net[o])) > p.max_net_share * float(graph.gross[o]) for o in ring):
                 continue
             alert = self._alert(market, graph, ring, internal)
