@@ -8,4 +8,5 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("accounts/", include("exchange.accounts.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("exchange.api.urls")),
 ]
