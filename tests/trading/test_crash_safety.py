@@ -117,7 +117,7 @@ def private_redis(tmp_path, settings):
 
 
 def test_redis_flushed_and_restarted_mid_load(traders, two_markets, private_redis, tmp_path, wait, ledger_clean):
-    from .conftest import MatcherProcess
+    from tests.conftest import MatcherProcess
 
     symbols = [m.symbol for m in two_markets]
     matcher = MatcherProcess(private_redis["url"], symbols, tmp_path / "matcher.log")
@@ -153,7 +153,7 @@ def test_database_connection_killed_mid_batch(traders, two_markets, start_matche
     def terminate() -> None:
         import psycopg
 
-        from .conftest import database_url
+        from tests.conftest import database_url
 
         with psycopg.connect(database_url().replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
             while not done.is_set():
