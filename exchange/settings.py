@@ -33,11 +33,13 @@ INSTALLED_APPS = [
     "channels",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "exchange.apps.CoreConfig",
     "exchange.accounts",
     "exchange.markets",
     "exchange.ledger",
     "exchange.trading",
+    "exchange.api",
 ]
 
 MIDDLEWARE = [
@@ -94,8 +96,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE: dict = {}
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "exchange.api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "exchange.api.throttling.IpRateThrottle",
+        "exchange.api.throttling.AccountRateThrottle",
+        "exchange.api.throttling.OrderRateThrottle",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -108,7 +118,21 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Spot exchange REST API. Decimals are strings; errors are {\"error\": {\"code\", \"message\"}}.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the vendored sidecar package: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
+
+# API keys: the receive window for signed requests, and rate limits as (requests, seconds).
+EXCHANGE_API_RECV_WINDOW_MS = env.int("EXCHANGE_API_RECV_WINDOW_MS", default=5000)
+EXCHANGE_RATE_LIMITS = {
+    "ip": (env.int("EXCHANGE_RATE_LIMIT_IP_PER_MIN", default=1200), 60),
+    "account": (env.int("EXCHANGE_RATE_LIMIT_ACCOUNT_PER_MIN", default=600), 60),
+    "orders": (env.int("EXCHANGE_RATE_LIMIT_ORDERS_PER_SEC", default=20), 1),
+}
+EXCHANGE_MAX_OPEN_ORDERS = env.int("EXCHANGE_MAX_OPEN_ORDERS", default=200)
+EXCHANGE_FAUCET_LIMITS = {"USD": "10000", "BTC": "1", "ETH": "10"}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,6 +1,7 @@
 """Top-level URL configuration."""
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from exchange.accounts import views as account_views
 
@@ -9,4 +10,6 @@ urlpatterns = [
     path("accounts/", include("exchange.accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("exchange.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -54,7 +54,13 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    code = next((c for cls, c in _CODES.items() if isinstance(exc, cls)), "request_error")
+    code = getattr(exc, "code", None)
+    if code is None and isinstance(exc, exceptions.APIException):
+        raised = exc.get_codes()
+        # A code given where the exception was raised (e.g. missing_scope) beats the default.
+        if isinstance(raised, str) and raised != exc.default_code:
+            code = raised
+    code = code or next((c for cls, c in _CODES.items() if isinstance(exc, cls)), "request_error")
     headers = {}
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
         headers["Retry-After"] = str(int(exc.wait) + 1)

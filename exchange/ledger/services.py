@@ -319,3 +319,18 @@ def balance_adjust(*, user: AbstractBaseUser, asset: Asset, amount: object, reas
             PostingSpec(account.pk, asset.pk, AVAILABLE, value),
         ],
     )
+
+
+def faucet_credit(*, user: AbstractBaseUser, asset: Asset, amount: object) -> LedgerEntry:
+    """Demo mode only: credit play money, at most ``EXCHANGE_FAUCET_LIMITS[asset]`` per request."""
+    import uuid
+
+    from django.conf import settings
+
+    if not settings.EXCHANGE_DEMO_MODE:
+        raise ExchangeError("faucet_disabled", "the faucet exists only in demo mode", status=404)
+    value = _amount(asset, amount)
+    limit = Decimal(settings.EXCHANGE_FAUCET_LIMITS.get(asset.symbol, "0"))
+    if value > limit:
+        raise ExchangeError("faucet_limit", f"at most {limit} {asset.symbol} per request")
+    return deposit_credit(user=user, asset=asset, amount=value, reference=f"faucet:{uuid.uuid4()}", memo="demo faucet")

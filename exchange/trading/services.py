@@ -29,6 +29,14 @@ def _check_can_trade(user: AbstractBaseUser) -> None:
         raise ExchangeError("account_frozen", "this account is frozen", status=403)
 
 
+def _check_open_order_cap(user: AbstractBaseUser, market: Market) -> None:
+    from django.conf import settings
+
+    cap = settings.EXCHANGE_MAX_OPEN_ORDERS
+    if Order.objects.filter(user=user, market=market, status__in=OPEN_STATUSES)[:cap].count() >= cap:
+        raise ExchangeError("open_order_limit", f"at most {cap} open orders per market", status=409)
+
+
 def _publish_after_commit(symbol: str, command: Command) -> None:
     transaction.on_commit(lambda: publish_commands(symbol, [command.pk]))
 
@@ -81,6 +89,7 @@ def order_place(
         quote_amount=quote_amount, stop_price=stop_price, post_only=post_only,
     )
     terms = order_terms(market_row, checked, time_in_force=time_in_force)
+    _check_open_order_cap(user, market_row)
     try:
         with transaction.atomic():
             order = Order.objects.create(

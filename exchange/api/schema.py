@@ -1,0 +1,49 @@
+"""OpenAPI pieces shared by every endpoint: the error body, error responses, API-key security."""
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import serializers
+
+ErrorBody = inline_serializer(
+    name="Error",
+    fields={
+        "error": inline_serializer(
+            name="ErrorDetail",
+            fields={"code": serializers.CharField(), "message": serializers.CharField()},
+        )
+    },
+)
+
+ERROR_CODES = {
+    400: "Bad input. Codes: invalid_<field>, <field>_too_large, <field>_precision, tick_size, lot_size, min_notional, "
+         "min_quantity, max_quantity, price_band, no_reference_price, insufficient_funds, amend_needs_more_funds, "
+         "invalid_request, malformed_request, faucet_limit, market_delisted.",
+    401: "Not authenticated. Codes: not_authenticated, signature_missing, invalid_api_key, api_key_revoked, "
+         "invalid_timestamp, stale_timestamp, invalid_signature, replayed_request.",
+    403: "Not allowed. Codes: missing_scope, ip_not_allowed, account_frozen, permission_denied.",
+    404: "Not found. Codes: unknown_order, unknown_market, unknown_asset, faucet_disabled, not_found.",
+    409: "Conflict with the current state. Codes: order_not_open, market_halted, market_cancel_only, "
+         "market_post_only, open_order_limit.",
+    429: "Rate limited (see Retry-After). Code: rate_limited.",
+}
+
+
+def errors(*statuses: int) -> dict:
+    """OpenAPI responses for these error statuses, each with the error body and its codes."""
+    return {status: OpenApiResponse(ErrorBody, description=ERROR_CODES[status]) for status in statuses}
+
+
+PRIVATE_ERRORS = (400, 401, 403, 404, 409, 429)
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "exchange.api.authentication.ApiKeyAuthentication"
+    name = ["ApiKey", "ApiTimestamp", "ApiSignature"]
+
+    def get_security_definition(self, auto_schema):
+        return [
+            {"type": "apiKey", "in": "header", "name": "X-API-KEY"},
+            {"type": "apiKey", "in": "header", "name": "X-API-TIMESTAMP",
+             "description": "Milliseconds since the epoch; within the receive window (5 s)."},
+            {"type": "apiKey", "in": "header", "name": "X-API-SIGNATURE",
+             "description": "hex HMAC-SHA256(secret, timestamp + METHOD + path_with_query + body)."},
+        ]

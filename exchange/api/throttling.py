@@ -1,0 +1,83 @@
+"""Request and order rate limits, counted in Redis so they hold across every web process.
+
+Fixed windows with atomic INCR: the first request of a window sets its expiry. A refused
+request gets 429 with ``Retry-After`` (the seconds left in the window).
+"""
+import time
+
+import redis
+from django.conf import settings
+from rest_framework.throttling import BaseThrottle
+
+from exchange.api.authentication import client_ip
+from exchange.trading.streams import redis_client
+
+
+class RedisWindowThrottle(BaseThrottle):
+    """``limit`` requests per ``window`` seconds per ``key``; subclasses say what they count."""
+
+    setting: str = ""  # name in settings.EXCHANGE_RATE_LIMITS: (limit, window seconds)
+
+    def key(self, request, view) -> str | None:
+        raise NotImplementedError
+
+    def applies(self, request, view) -> bool:
+        return True
+
+    def allow_request(self, request, view) -> bool:
+        self._wait = None
+        if not self.applies(request, view):
+            return True
+        key = self.key(request, view)
+        if key is None:
+            return True
+        limit, window = settings.EXCHANGE_RATE_LIMITS[self.setting]
+        bucket = int(time.time() // window)
+        name = f"rl:{self.setting}:{key}:{bucket}"
+        try:
+            pipe = redis_client().pipeline()
+            pipe.incr(name)
+            pipe.expire(name, window + 1)
+            count, _ = pipe.execute()
+        except redis.RedisError:
+            return True  # limits protect the venue; losing them briefly must not stop trading
+        if count > limit:
+            self._wait = window - (time.time() % window)
+            return False
+        return True
+
+    def wait(self) -> float | None:
+        return self._wait
+
+
+class IpRateThrottle(RedisWindowThrottle):
+    setting = "ip"
+
+    def key(self, request, view) -> str:
+        return client_ip(request)
+
+
+class AccountRateThrottle(RedisWindowThrottle):
+    """Per API key when signed, else per signed-in user."""
+
+    setting = "account"
+
+    def key(self, request, view) -> str | None:
+        api_key = getattr(request, "api_key", None)
+        if api_key is not None:
+            return f"key:{api_key.pk}"
+        user = request.user
+        return f"user:{user.pk}" if user and user.is_authenticated else None
+
+
+class OrderRateThrottle(RedisWindowThrottle):
+    """Orders and cancels per account, whatever key or session they come through."""
+
+    setting = "orders"
+
+    def applies(self, request, view) -> bool:
+        return request.method in ("POST", "DELETE")
+
+    def key(self, request, view) -> str | None:
+        user = request.user
+        return f"user:{user.pk}" if user and user.is_authenticated else None

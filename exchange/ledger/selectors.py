@@ -1,0 +1,17 @@
+"""Reads for balances and ledger history, scoped to their owner."""
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+
+from exchange.ledger.models import Balance, Posting
+
+
+def balance_list(*, user: AbstractBaseUser) -> QuerySet[Balance]:
+    return Balance.objects.filter(account__user=user).select_related("asset").order_by("asset__symbol")
+
+
+def posting_list(*, user: AbstractBaseUser, asset: str | None = None) -> QuerySet[Posting]:
+    """The user's postings, each with its entry (kind, reference, time)."""
+    postings = Posting.objects.filter(account__user=user).select_related("entry", "asset")
+    if asset:
+        postings = postings.filter(asset__symbol=str(asset).upper())
+    return postings

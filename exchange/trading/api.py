@@ -1,0 +1,149 @@
+"""REST endpoints for orders and fills (thin: parse, call a service or selector, render)."""
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from rest_framework import serializers, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from exchange.api.fields import DecimalString, decimal_str
+from exchange.api.permissions import HasScope
+from exchange.api.schema import PRIVATE_ERRORS, errors
+from exchange.trading import selectors, services
+
+
+class NewestFirst(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    max_page_size = 500
+    page_size_query_param = "limit"
+
+
+class OrderOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    client_order_id = serializers.CharField(allow_null=True)
+    market = serializers.CharField(source="market.symbol")
+    side = serializers.CharField()
+    type = serializers.CharField(source="order_type")
+    time_in_force = serializers.CharField()
+    post_only = serializers.BooleanField()
+    price = DecimalString(allow_null=True)
+    stop_price = DecimalString(allow_null=True)
+    quantity = DecimalString(allow_null=True)
+    quote_amount = DecimalString(allow_null=True)
+    filled_quantity = DecimalString()
+    filled_notional = DecimalString()
+    fees_paid = DecimalString()
+    status = serializers.CharField()
+    cancel_reason = serializers.CharField()
+    cancel_requested = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_cancel_requested(self, order) -> bool:
+        return order.cancel_requested_at is not None
+
+
+class OrderListApi(APIView):
+    """``GET /orders`` lists, ``POST /orders`` places, ``DELETE /orders?market=`` cancels all."""
+
+    permission_classes = [HasScope]
+    required_scopes = {"GET": "read", "POST": "trade", "DELETE": "trade"}
+
+    @extend_schema_serializer(component_name="OrderPlaceInput")
+    class InputSerializer(serializers.Serializer):
+        market = serializers.CharField(max_length=33)
+        side = serializers.ChoiceField(choices=["buy", "sell"])
+        type = serializers.ChoiceField(choices=["limit", "market", "stop_limit", "stop_market"], default="limit")
+        price = DecimalString(required=False, allow_null=True)
+        quantity = DecimalString(required=False, allow_null=True)
+        quote_amount = DecimalString(required=False, allow_null=True)
+        stop_price = DecimalString(required=False, allow_null=True)
+        time_in_force = serializers.ChoiceField(choices=["gtc", "ioc", "fok"], default="gtc")
+        post_only = serializers.BooleanField(default=False)
+        client_order_id = serializers.CharField(max_length=64, required=False, allow_null=True)
+        stp = serializers.ChoiceField(choices=services.STP_MODES, default="cancel_newest")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, enum=["open", "closed"]), OpenApiParameter("market", str),
+                    OpenApiParameter("limit", int), OpenApiParameter("cursor", str)],
+        responses={200: OrderOutputSerializer(many=True), **errors(*PRIVATE_ERRORS)}, operation_id="orders_list",
+    )
+    def get(self, request):
+        orders = selectors.order_list(user=request.user, status=request.query_params.get("status"),
+                                      market=request.query_params.get("market"))
+        paginator = NewestFirst()
+        page = paginator.paginate_queryset(orders, request, view=self)
+        return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: OrderOutputSerializer, **errors(*PRIVATE_ERRORS)},
+                   operation_id="orders_place")
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        order = services.order_place(user=request.user, order_type=fields.pop("type"), **fields)
+        return Response(OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[OpenApiParameter("market", str)], operation_id="orders_cancel_all",
+                   responses={200: OrderOutputSerializer(many=True), **errors(*PRIVATE_ERRORS)})
+    def delete(self, request):
+        orders = services.order_cancel_all(user=request.user, market=request.query_params.get("market"))
+        return Response(OrderOutputSerializer(orders, many=True).data)
+
+
+class OrderDetailApi(APIView):
+    """``GET /orders/{id}``; ``DELETE /orders/{id}`` asks to cancel (202: the matcher applies it)."""
+
+    permission_classes = [HasScope]
+    required_scopes = {"GET": "read", "DELETE": "trade"}
+
+    @extend_schema(responses={200: OrderOutputSerializer, **errors(*PRIVATE_ERRORS)}, operation_id="orders_get")
+    def get(self, request, order_id: str):
+        return Response(OrderOutputSerializer(selectors.order_get(user=request.user, order_id=order_id)).data)
+
+    @extend_schema(responses={202: OrderOutputSerializer, **errors(*PRIVATE_ERRORS)}, operation_id="orders_cancel")
+    def delete(self, request, order_id: str):
+        order = services.order_cancel(user=request.user, order_id=order_id)
+        return Response(OrderOutputSerializer(order).data, status=status.HTTP_202_ACCEPTED)
+
+
+class FillOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    market = serializers.CharField(source="market.symbol")
+    order_id = serializers.SerializerMethodField()
+    side = serializers.SerializerMethodField()
+    price = DecimalString()
+    quantity = DecimalString()
+    fee = serializers.SerializerMethodField()
+    liquidity = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    def _is_buyer(self, fill) -> bool:
+        return fill.buyer_id == self.context["user"].pk
+
+    def get_order_id(self, fill) -> int:
+        return fill.buy_order_id if self._is_buyer(fill) else fill.sell_order_id
+
+    def get_side(self, fill) -> str:
+        return "buy" if self._is_buyer(fill) else "sell"
+
+    def get_fee(self, fill) -> str:
+        return decimal_str(fill.buyer_fee if self._is_buyer(fill) else fill.seller_fee)
+
+    def get_liquidity(self, fill) -> str:
+        return "taker" if fill.aggressor == self.get_side(fill) else "maker"
+
+
+class FillListApi(APIView):
+    permission_classes = [HasScope]
+    required_scopes = {"GET": "read"}
+
+    @extend_schema(parameters=[OpenApiParameter("market", str), OpenApiParameter("limit", int),
+                               OpenApiParameter("cursor", str)], operation_id="fills_list",
+                   responses={200: FillOutputSerializer(many=True), **errors(*PRIVATE_ERRORS)})
+    def get(self, request):
+        fills = selectors.fill_list(user=request.user, market=request.query_params.get("market"))
+        paginator = NewestFirst()
+        page = paginator.paginate_queryset(fills, request, view=self)
+        data = FillOutputSerializer(page, many=True, context={"user": request.user}).data
+        return paginator.get_paginated_response(data)
