@@ -5,9 +5,9 @@ one to the detectors as the real-time consumer will, matches alerts to the label
 prints a Markdown table. Tuning seeds (used while choosing the defaults) are kept apart from the
 held-out seeds whose figures are reported.
 
-    python3 bench/surveillance_eval.py              # held-out seeds 101-110
-    python3 bench/surveillance_eval.py --quick      # three held-out seeds, shorter sessions
-    python3 bench/surveillance_eval.py --seeds 1-4  # the tuning seeds
+    python3 bench/surveillance_eval.py               # held-out seeds 201-210
+    python3 bench/surveillance_eval.py --quick       # three held-out seeds, one day each
+    python3 bench/surveillance_eval.py --seeds 1-12  # tuning seeds
 """
 
 from __future__ import annotations
@@ -25,8 +25,11 @@ from surveillance.detectors import TYPOLOGIES, DetectorSuite
 from surveillance.simulation import Config, simulate
 from surveillance.simulation.scoring import HARD_NEGATIVE_ROLES, Scores, percentile, score
 
-TUNING_SEEDS = (1, 2, 3, 4)
-HELD_OUT_SEEDS = tuple(range(101, 111))
+# Seeds 1-12 were used while choosing the defaults and shaping the simulator. Seeds 101-110 were
+# reported once, then a pump-and-dump miss there led to changes, so they count as tuning seeds
+# too; 201-210 had not been run before the figures in the README were produced.
+TUNING_SEEDS = (*range(1, 13), *range(101, 111))
+HELD_OUT_SEEDS = tuple(range(201, 211))
 STREAMING = ("spoofing", "layering", "wash_trading", "circular_trading", "momentum_ignition", "quote_stuffing", "pump_and_dump")
 
 
@@ -64,7 +67,7 @@ def fmt(value, spec=".2f", missing="n/a") -> str:
 def report(total: Scores, seeds: list[int], events: int, config: Config, verbose: bool) -> bool:
     held_out = all(s not in TUNING_SEEDS for s in seeds)
     print(f"Seeds {','.join(map(str, seeds))} ({'held out' if held_out else 'INCLUDES TUNING SEEDS'}; "
-          f"tuning seeds are {','.join(map(str, TUNING_SEEDS))}), {config.days} day(s) of "
+          f"tuning seeds are 1-12 and 101-110), {config.days} day(s) of "
           f"{config.session_seconds / 60:.0f} min per seed, {events:,} events.\n")
     print("| typology | episodes | recall | alerts | precision | latency p95 (s) |")
     print("|---|---:|---:|---:|---:|---:|")

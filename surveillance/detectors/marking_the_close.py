@@ -38,6 +38,9 @@ class MarkingTheCloseParams:
     - `final_seconds` 180 and `min_final_share` 0.5: at least half of the account's aggressive
       volume in the window came in the last 3 minutes, TT's "Dominating the Close" span (A6); a
       flow worked evenly over the window puts 30% there.
+    - `min_orders` 2: a series of aggressive orders, not one (TT's ramping and SGX 5.12.2(k):
+      "a series of orders"; proposal). One large order into the close is a flow to work, not
+      a print to paint.
     - `min_unusual_ratio` 5: its aggressive volume in the window is at least 5 times its baseline,
       the larger of its average per window-length during the session and its average over the
       closing windows seen before ("unusual for that account").
@@ -48,6 +51,7 @@ class MarkingTheCloseParams:
     min_share: float = 0.3
     final_seconds: float = 180.0
     min_final_share: float = 0.5
+    min_orders: int = 2
     min_unusual_ratio: float = 5.0
 
 
@@ -135,6 +139,8 @@ class MarkingTheCloseDetector(Detector):
                 continue
             final_share = float(late / qty)
             if final_share < p.min_final_share:
+                continue
+            if len({t[6] for t in own if t[0] >= late_from}) < p.min_orders:
                 continue
             all_inside = sum((t[3] for t in inside if t[1] == account), Decimal(0))
             closes = self._closes[market]

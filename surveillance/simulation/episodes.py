@@ -303,10 +303,10 @@ def quote_stuffing(world: World, market: str, t0: float, tag: str, camo: bool) -
 
 def _crowd(world: World, market: str, t0: float, tag: str, role: str) -> list[str]:
     rng, book = world.rng, world.books[market]
-    buyers = [world.account(f"{tag}-crowd-{i}", role) for i in range(rng.randint(30, 60))]
+    buyers = [world.account(f"{tag}-crowd-{i}", role) for i in range(rng.randint(40, 80))]
     length = rng.uniform(100, 200)
     for buyer in buyers:
-        for _ in range(rng.randint(1, 3)):
+        for _ in range(rng.randint(1, 4)):
             world.at(
                 t0 + rng.uniform(0, length),
                 lambda t, b=buyer: book.submit(
