@@ -66,10 +66,6 @@ def seed_demo() -> SeedResult:
         user = User.objects.filter(username=username).first()
         if user is None:
             user = user_create(username=username, email=f"{username}@demo.invalid", password=DEMO_PASSWORD, role=role)
-            if role == ADMIN:
-                user.is_staff = True
-                user.is_superuser = True
-                user.save(update_fields=["is_staff", "is_superuser"])
         for symbol, amount in funds.items():
             deposit_credit(user=user, asset=assets[symbol], amount=amount, reference=f"demo-seed:{username}:{symbol}")
         result.users.append((username, role))

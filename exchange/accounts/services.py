@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from exchange.accounts.crypto import encrypt_secret
 from exchange.accounts.models import ApiKey, ApiKeyScope, Profile, UserStatus
-from exchange.accounts.roles import TRADER, roles_sync
+from exchange.accounts.roles import ADMIN, TRADER, roles_sync
 from exchange.errors import ExchangeError
 from exchange.ledger.services import account_for_user
 
@@ -48,6 +48,10 @@ def user_create(*, username: str, email: str, password: str, role: str = TRADER)
         roles_sync()
         group = Group.objects.get(name=role)
     user.groups.add(group)
+    if role == ADMIN:
+        # Admins also use Django's admin for raw data, within their group's permissions.
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
     return user
 
 

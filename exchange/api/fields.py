@@ -6,7 +6,9 @@ from rest_framework import serializers
 
 
 def decimal_str(value: Decimal | None) -> str | None:
-    return None if value is None else format(value.normalize(), "f")
+    if value is None:
+        return None
+    return format(Decimal(value).normalize(), "f")
 
 
 @extend_schema_field({"type": "string", "format": "decimal", "example": "0.01"})
