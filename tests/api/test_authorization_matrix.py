@@ -62,7 +62,7 @@ def test_anonymous_cannot_write(people, method, path):
 
 @pytest.mark.parametrize("who", ["trader", "other", "admin", "compliance"])
 def test_each_user_sees_only_their_own_data(people, traders_order, who):
-    user, client = people[who]
+    _, client = people[who]
     orders = client.get("/api/v1/orders").json()["results"]
     assert [o["id"] for o in orders] == ([traders_order.pk] if who == "trader" else [])
     balances = client.get("/api/v1/balances").json()
