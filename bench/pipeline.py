@@ -106,6 +106,7 @@ class Params:
     quick: bool
     profile_matcher: str | None
     verify_plain: bool
+    relay_every: float | None
     database_url: str
     redis_url: str
 
@@ -126,6 +127,9 @@ def parse_args(argv: list[str] | None = None) -> Params:
     p.add_argument("--market-ratio", type=float, default=0.04, help="share of placed orders that are market orders")
     p.add_argument("--ioc-ratio", type=float, default=0.25, help="share of the marketable limits sent IOC")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--relay-every", type=float, default=None, metavar="SECONDS",
+                   help="run the BTC-USD matcher as the Matcher class with this relay_every (stock run_matcher: 5 s) "
+                        "instead of manage.py run_matcher, e.g. 3600 to measure without relay re-publications")
     p.add_argument("--verify-plain", action="store_true",
                    help="run verify_ledger without PGOPTIONS='-c enable_nestloop=off' (quadratic: minutes at default N)")
     p.add_argument("--profile-matcher", default=None, metavar="FILE",
@@ -151,6 +155,7 @@ def parse_args(argv: list[str] | None = None) -> Params:
         quick=quick,
         profile_matcher=a.profile_matcher,
         verify_plain=a.verify_plain,
+        relay_every=a.relay_every,
         database_url=a.database_url,
         redis_url=a.redis_url,
     )
@@ -570,18 +575,42 @@ def entry_client_main(env: dict, prefix: str, market_symbol: str, start_at: floa
 # the matcher subprocess
 
 
+# What ``manage.py run_matcher --no-publish`` does, with the runner's own ``relay_every`` parameter
+# (which the command does not expose): used only with --relay-every.
+MATCHER_SNIPPET = """
+import logging, signal, sys
+import django
+django.setup()
+from exchange.trading.matcher.runner import Matcher
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+matcher = Matcher(sys.argv[1].split(","), batch_size=int(sys.argv[2]), relay_every=float(sys.argv[3]), publish=False)
+signal.signal(signal.SIGTERM, matcher.stop)
+signal.signal(signal.SIGINT, matcher.stop)
+matcher.run()
+print(f"matcher stopped: {matcher.stats}")
+"""
+
+
 class MatcherProcess:
-    def __init__(self, params: Params, markets: list[str], log_path: Path, profile: str | None = None) -> None:
+    def __init__(self, params: Params, markets: list[str], log_path: Path, profile: str | None = None,
+                 relay_every: float | None = None) -> None:
         cmd = [sys.executable]
         if profile:
             cmd += ["-m", "cProfile", "-o", profile]
-        cmd += ["manage.py", "run_matcher", "--markets", ",".join(markets), "--no-publish",
-                "--batch-size", str(params.batch_size)]
+        if relay_every is None:
+            cmd += ["manage.py", "run_matcher", "--markets", ",".join(markets), "--no-publish",
+                    "--batch-size", str(params.batch_size)]
+        else:
+            snippet = Path(log_path).with_suffix(".py")
+            snippet.write_text(MATCHER_SNIPPET)
+            cmd += [str(snippet), ",".join(markets), str(params.batch_size), str(relay_every)]
         self.log_path = log_path
         self.log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.started = time.time()
         self.backend_pid: int | None = None
-        self.process = subprocess.Popen(cmd, cwd=ROOT, env=child_env(params), stdout=self.log, stderr=subprocess.STDOUT)
+        env = child_env(params)
+        env["PYTHONPATH"] = f"{ROOT}{os.pathsep}{env['PYTHONPATH']}" if env.get("PYTHONPATH") else str(ROOT)
+        self.process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_owned(self, symbol: str, timeout: float = 60) -> float:
         """Wait until the matcher holds the market's advisory lock and its consumer group exists."""
@@ -877,7 +906,7 @@ def phase_latency(params: Params, market, flow: Flow, matcher: MatcherProcess, c
     commands = flow.commands(order_ids, m)
     # created_at = the moment each command is due to be XADDed, as order_place would leave it (it
     # commits just before its XADD); the start leaves time for writing the rows.
-    start_at = time.time() + 2.0 + m * 60e-6
+    start_at = time.time() + 2.0 + m * 150e-6
     times = [datetime.fromtimestamp(start_at + i / params.rate, UTC) for i in range(m)]
     write_commands(market, commands, command_ids, times)
     if time.time() > start_at - 0.5:
@@ -1011,7 +1040,8 @@ def main(argv: list[str] | None = None) -> int:
 
     flow = Flow(random.Random(params.seed), traders, mid=3_000_000, cancel_ratio=params.cancel_ratio,
                 marketable_ratio=params.marketable_ratio, market_ratio=params.market_ratio, ioc_ratio=params.ioc_ratio)
-    matcher = MatcherProcess(params, [MAIN_MARKET], logs / "pipeline-matcher.log", profile=params.profile_matcher)
+    matcher = MatcherProcess(params, [MAIN_MARKET], logs / "pipeline-matcher.log", profile=params.profile_matcher,
+                             relay_every=params.relay_every)
     results["matcher_start_s"] = round(matcher.wait_owned(MAIN_MARKET), 2)
     try:
         phase_throughput(params, btc, flow, matcher, ctx, results)
@@ -1065,7 +1095,9 @@ def print_summary(params: Params, r: dict, logs: Path) -> None:
           f"{params.market_ratio:.0%} market; matcher batch {params.batch_size}, block 50 ms, --no-publish; seed {params.seed}")
     print(line)
     s = a["order_stats"]
-    print(f"A. matcher throughput from a backlog (subprocess run_matcher, started idle {r['matcher_start_s']} s before)")
+    how = ("manage.py run_matcher --no-publish" if params.relay_every is None
+           else f"Matcher(relay_every={params.relay_every:g}, publish=False) subprocess, NOT the stock run_matcher")
+    print(f"A. matcher throughput from a backlog ({how}; started idle {r['matcher_start_s']} s before)")
     print(f"   {a['commands']:,} commands ({a['places']:,} places, {a['cancels']:,} cancels) XADDed in {a['xadd_seconds']} s, "
           f"all committed {a['elapsed_seconds']} s after the first XADD")
     print(f"   sustained: {a['orders_per_s']:,} commands/s overall, {a['steady_orders_per_s']:,} commands/s steady "
