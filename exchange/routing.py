@@ -1,2 +1,9 @@
-"""WebSocket routes. The market-data and user streams are added by the market-data app."""
-websocket_urlpatterns: list = []
+"""WebSocket routes: the public market stream and the private user stream (exchange.marketdata)."""
+from django.urls import path
+
+from exchange.marketdata.consumers import MarketConsumer, UserConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/markets/<str:symbol>/", MarketConsumer.as_asgi()),
+    path("ws/user/", UserConsumer.as_asgi()),
+]

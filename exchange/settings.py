@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "exchange.markets",
     "exchange.ledger",
     "exchange.trading",
+    "exchange.marketdata",
     "exchange.api",
 ]
 

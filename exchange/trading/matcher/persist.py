@@ -13,6 +13,7 @@ import orjson
 from django.db import connection
 from django.utils import timezone
 
+from exchange.marketdata.services import candles_record
 from exchange.trading.matcher.state import BatchPlan, CommandRow, MarketContext
 
 ORDER_COLUMNS = (
@@ -148,3 +149,4 @@ def write_plan(ctx: MarketContext, plan: BatchPlan, *, stream_id: str, owner: st
                 "UPDATE markets_market SET last_price = %s, status = %s, updated_at = %s WHERE id = %s",
                 [ctx.last_price, ctx.status, now, ctx.market_id],
             )
+    candles_record(ctx, plan)

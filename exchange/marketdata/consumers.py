@@ -1,0 +1,144 @@
+"""WebSockets: the public market stream and the private user stream (thin: the messages are
+built by the publisher and the selectors)."""
+import asyncio
+import contextlib
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from exchange.errors import ExchangeError
+from exchange.marketdata import selectors
+from exchange.marketdata.auth import ws_api_key_authenticate
+from exchange.marketdata.publisher import market_group, user_group, user_sequence_key
+from exchange.markets.models import Market
+from exchange.trading.streams import redis_client
+
+AUTH_TIMEOUT = 5.0
+CLOSE_UNKNOWN_MARKET = 4404
+CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+def _market_and_snapshot(symbol: str):
+    market = Market.objects.filter(symbol=symbol.upper()).first()
+    if market is None:
+        return None, None
+    return market, selectors.book_snapshot(market=market)
+
+
+class MarketConsumer(AsyncJsonWebsocketConsumer):
+    """``/ws/markets/{symbol}/``: a snapshot, then book, trade, ticker and status messages.
+
+    The group is joined before the snapshot is read, so every book message after the snapshot
+    reaches this socket; those the snapshot already contains (``sequence`` <= its sequence)
+    are not sent."""
+
+    async def connect(self):
+        symbol = self.scope["url_route"]["kwargs"]["symbol"].upper()
+        self.group = market_group(symbol)
+        self.snapshot_sequence = None
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        market, snapshot = await database_sync_to_async(_market_and_snapshot)(symbol)
+        if market is None:
+            await self.send_json({"type": "error", "code": "unknown_market", "message": f"no market {symbol!r}"})
+            await self.close(code=CLOSE_UNKNOWN_MARKET)
+            return
+        self.snapshot_sequence = snapshot.sequence
+        await self.send_json({"type": "snapshot", "market": market.symbol, "sequence": snapshot.sequence,
+                              "bids": snapshot.bids, "asks": snapshot.asks, "checksum": snapshot.checksum})
+
+    async def disconnect(self, code):
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def md_batch(self, event):
+        if self.snapshot_sequence is None or event["sequence"] <= self.snapshot_sequence:
+            return
+        if event.get("book"):
+            await self.send_json(event["book"])
+        for trade in event.get("trades") or ():
+            await self.send_json(trade)
+        if event.get("status"):
+            await self.send_json(event["status"])
+
+    async def md_ticker(self, event):
+        if self.snapshot_sequence is not None:
+            await self.send_json(event["ticker"])
+
+
+class UserConsumer(AsyncJsonWebsocketConsumer):
+    """``/ws/user/``: the signed-in user's order, fill and balance messages.
+
+    Signed in by the session cookie, or by an ``auth`` message signed with an API key (first
+    message, within 5 s). The stream is always the authenticated user's own: a message naming
+    another user closes the socket (4403); no sign-in closes it (4401)."""
+
+    async def connect(self):
+        self.user_id = None
+        self._timeout = None
+        await self.accept()
+        user = self.scope.get("user")
+        if user is not None and user.is_authenticated:
+            await self._subscribe(user.pk, "session")
+        else:
+            self._timeout = asyncio.get_running_loop().create_task(self._close_unless_authenticated())
+
+    async def _close_unless_authenticated(self):
+        await asyncio.sleep(AUTH_TIMEOUT)
+        if self.user_id is None:
+            await self._refuse("not_authenticated", "sign in with the session or an auth message", CLOSE_NOT_AUTHENTICATED)
+
+    async def _refuse(self, code: str, message: str, close_code: int):
+        await self.send_json({"type": "error", "code": code, "message": message})
+        await self.close(code=close_code)
+
+    async def _subscribe(self, user_id: int, via: str):
+        self.user_id = user_id
+        await self.channel_layer.group_add(user_group(user_id), self.channel_name)
+        sequence = await sync_to_async(redis_client().get)(user_sequence_key(user_id))
+        await self.send_json({"type": "subscribed", "user_id": user_id, "via": via,
+                              "sequence": int(sequence or 0)})
+
+    async def disconnect(self, code):
+        if self._timeout is not None:
+            self._timeout.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timeout
+        if self.user_id is not None:
+            await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        if not isinstance(content, dict):
+            return await self._refuse("malformed_request", "messages are JSON objects", CLOSE_NOT_AUTHENTICATED)
+        kind = content.get("type")
+        named = content.get("user_id")
+        if kind == "ping":
+            return await self.send_json({"type": "pong"})
+        if kind == "auth" and self.user_id is None:
+            client = self.scope.get("client") or ("", 0)
+            try:
+                user_id = await database_sync_to_async(ws_api_key_authenticate)(
+                    key=content.get("key", ""), timestamp=content.get("timestamp", ""),
+                    sent=content.get("signature", ""), client_ip=client[0] or "")
+            except ExchangeError as exc:
+                close = CLOSE_FORBIDDEN if exc.status == 403 else CLOSE_NOT_AUTHENTICATED
+                return await self._refuse(exc.code, exc.message, close)
+            if named is not None and str(named) != str(user_id):
+                return await self._refuse("forbidden", "a stream is only its owner's", CLOSE_FORBIDDEN)
+            return await self._subscribe(user_id, "api_key")
+        if self.user_id is None:
+            return await self._refuse("not_authenticated", "sign in first", CLOSE_NOT_AUTHENTICATED)
+        if named is not None and str(named) != str(self.user_id):
+            return await self._refuse("forbidden", "a stream is only its owner's", CLOSE_FORBIDDEN)
+        if kind == "subscribe":
+            return await self.send_json({"type": "subscribed", "user_id": self.user_id})
+        return None
+
+    async def user_events(self, event):
+        for frame in event["events"]:
+            await self.send_json(frame)

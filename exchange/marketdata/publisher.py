@@ -1,0 +1,258 @@
+"""Publishing from the matcher, after each commit.
+
+In the matcher's thread (``Publisher.publish``, a few hundred microseconds): the batch's book
+changes, coalesced to one change per level, go into the Redis book with one Lua script that
+also moves the head to the batch's sequence and keeps the message for gap fill. Then the batch
+is handed to a background thread, which does everything that may wait on the network or the
+database: the Channels ``group_send`` of the book message and trades to ``market.{symbol}``,
+the ticker (at most once a second per market), and each touched user's order, fill and balance
+messages to ``user.{id}`` with their per-user sequence. Errors are logged, never raised: a client
+that misses a message sees it in the sequence and repairs it (gap fill, or re-snapshot).
+
+The book chain: each book message has ``sequence`` (the market sequence after its batch) and
+``prev_sequence`` (the ``sequence`` of the previous book message, which is the head the Lua
+script found). The first publish of a matcher for a book it rebuilt compares the Redis book with
+its own and publishes the difference, so a crash between a commit and its publish costs clients
+nothing; if Redis has no book at all, the book is written afresh (reset) and the gap-fill window
+starts again.
+"""
+import asyncio
+import logging
+import queue
+import threading
+import time
+from decimal import Decimal
+
+import orjson
+from channels.layers import get_channel_layer
+from django.db import connection
+
+from exchange.marketdata.bookstore import BookStore
+from exchange.marketdata.checksum import book_checksum, decimal_text
+from exchange.trading.streams import redis_client
+
+log = logging.getLogger("exchange.marketdata")
+QUEUE_MAX = 20_000
+TICKER_EVERY = 1.0
+
+
+def market_group(symbol: str) -> str:
+    return f"market.{symbol}"
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def user_sequence_key(user_id: int) -> str:
+    return f"md:user:{user_id}:seq"
+
+
+def order_event(status: str, filled: Decimal) -> str | None:
+    if status == "open":
+        return "partially_filled" if filled > 0 else "accepted"
+    return status if status in ("filled", "cancelled", "rejected") else None
+
+
+class Publisher:
+    def __init__(self) -> None:
+        self.heads: dict[str, tuple[object, int]] = {}  # symbol -> (the book object, its head in Redis)
+        self.queue: queue.Queue = queue.Queue(maxsize=QUEUE_MAX)
+        self._store: BookStore | None = None
+        self._worker: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ matcher thread
+
+    def store(self) -> BookStore:
+        client = redis_client()
+        if self._store is None or self._store.client is not client:
+            self._store = BookStore(client)
+        return self._store
+
+    def publish(self, ctx, book, plan) -> None:
+        book_message = None
+        if plan.book_changes or self.heads.get(ctx.symbol, (None,))[0] is not book:
+            try:
+                book_message = self._write_book(ctx, book, plan)
+            except Exception:
+                # Whether or not the write landed is unknown: compare the whole book next time.
+                self.heads.pop(ctx.symbol, None)
+                raise
+        if not (book_message or plan.trades or plan.orders or plan.status_changed):
+            return
+        item = self._item(ctx, plan, book_message)
+        self._ensure_worker()
+        try:
+            self.queue.put_nowait(item)
+        except queue.Full:
+            log.warning("market data queue full: dropped batch %s of %s", ctx.sequence, ctx.symbol)
+
+    def _write_book(self, ctx, book, plan) -> dict | None:
+        tick, lot = ctx.tick_size, ctx.lot_size
+        bids, asks = book.depth(25)
+        checksum = book_checksum([(decimal_text(p * tick), decimal_text(q * lot)) for p, q in bids],
+                                 [(decimal_text(p * tick), decimal_text(q * lot)) for p, q in asks])
+        known = self.heads.get(ctx.symbol)
+        store = self.store()
+        if known is not None and known[0] is book:
+            latest: dict[tuple[str, int], int] = {}
+            for side, price, quantity in plan.book_changes:
+                latest[(side, price)] = quantity
+            changes = [(side, decimal_text(price * tick), decimal_text(quantity * lot), price)
+                       for (side, price), quantity in latest.items()]
+            message = self._message(ctx, known[1], changes, checksum)
+            ok, _ = store.write(ctx.symbol, mode="delta", expected_head=known[1], head=ctx.sequence,
+                                message=orjson.dumps(message), changes=changes)
+            if ok:
+                self.heads[ctx.symbol] = (book, ctx.sequence)
+                return message
+            log.warning("%s: the Redis book moved under us; resynchronising", ctx.symbol)
+        return self._resync(ctx, book, plan, checksum)
+
+    def _resync(self, ctx, book, plan, checksum: int) -> dict | None:
+        """First publish for this book object: publish the difference from the Redis book."""
+        store = self.store()
+        tick, lot = ctx.tick_size, ctx.lot_size
+        huge = 1 << 30
+        bids, asks = book.depth(huge)
+        mine = {("buy", decimal_text(p * tick)): (decimal_text(q * lot), p) for p, q in bids}
+        mine.update({("sell", decimal_text(p * tick)): (decimal_text(q * lot), p) for p, q in asks})
+        head, stored_bids, stored_asks = store.snapshot(ctx.symbol, 0)
+        before_batch = plan.journal[0][0] - 1 if plan.journal else ctx.sequence
+        if head is None and before_batch != 0:
+            changes = [(side, price, quantity, ticks) for (side, price), (quantity, ticks) in mine.items()]
+            store.write(ctx.symbol, mode="reset", expected_head=None, head=ctx.sequence, message=None, changes=changes)
+            self.heads[ctx.symbol] = (book, ctx.sequence)
+            log.info("%s: Redis had no book; wrote it afresh at %s", ctx.symbol, ctx.sequence)
+            return None
+        theirs = {("buy", p): q for p, q in stored_bids}
+        theirs.update({("sell", p): q for p, q in stored_asks})
+        changes = [(side, price, quantity, ticks) for (side, price), (quantity, ticks) in mine.items()
+                   if theirs.get((side, price)) != quantity]
+        for side, price in theirs.keys() - mine.keys():
+            changes.append((side, price, "0", int(Decimal(price) / tick)))
+        if not changes:
+            self.heads[ctx.symbol] = (book, head or 0)
+            return None
+        message = self._message(ctx, head or 0, changes, checksum)
+        ok, _ = store.write(ctx.symbol, mode="delta", expected_head=head, head=ctx.sequence,
+                            message=orjson.dumps(message), changes=changes)
+        if not ok:  # someone else wrote meanwhile: start afresh rather than guess
+            store.write(ctx.symbol, mode="reset", expected_head=None, head=ctx.sequence, message=None,
+                        changes=[(s, p, q, t) for (s, p), (q, t) in mine.items()])
+            message = None
+        self.heads[ctx.symbol] = (book, ctx.sequence)
+        return message
+
+    @staticmethod
+    def _message(ctx, prev: int, changes: list, checksum: int) -> dict:
+        return {"type": "book", "market": ctx.symbol, "sequence": ctx.sequence, "prev_sequence": prev,
+                "changes": [[side, price, quantity] for side, price, quantity, _ in changes], "checksum": checksum}
+
+    def _item(self, ctx, plan, book_message) -> dict:
+        """What the background thread needs, copied now: the order states change in later batches."""
+        orders = [
+            {"order_id": s.order_id, "user_id": s.user_id, "side": s.side, "type": s.order_type,
+             "status": s.status, "filled_quantity": s.filled_quantity, "remaining": s.open_quantity,
+             "filled_notional": s.filled_notional, "fees_paid": s.fees_paid, "cancel_reason": s.cancel_reason}
+            for s in plan.orders.values()
+        ]
+        accounts = {s.account_id: s.user_id for s in plan.orders.values()}
+        touched: set[int] = set()
+        for _kind, _ref, postings in plan.entries:
+            for posting in postings:
+                user_id = accounts.get(posting.account_id)
+                if user_id is not None:
+                    touched.add(user_id)
+        return {
+            "symbol": ctx.symbol, "market_id": ctx.market_id, "sequence": ctx.sequence, "status": ctx.status,
+            "status_changed": plan.status_changed, "book": book_message, "trades": list(plan.trades),
+            "orders": orders, "fills": list(plan.fills), "balance_users": sorted(touched),
+            "assets": (ctx.base_id, ctx.quote_id),
+        }
+
+    # ------------------------------------------------------------------ background thread
+
+    def _ensure_worker(self) -> None:
+        if self._worker is not None and self._worker.is_alive():
+            return
+        with self._lock:
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._run, name="marketdata-publisher", daemon=True)
+                self._worker.start()
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        pending_tickers: dict[str, int] = {}
+        last_ticker: dict[str, float] = {}
+        while True:
+            try:
+                item = self.queue.get(timeout=0.25)
+            except queue.Empty:
+                item = None
+            try:
+                layer = get_channel_layer()
+                if item is not None:
+                    self._send_batch(loop, layer, item)
+                    if item["trades"] or item["book"]:
+                        pending_tickers[item["symbol"]] = item["market_id"]
+                now = time.monotonic()
+                for symbol, market_id in list(pending_tickers.items()):
+                    if now - last_ticker.get(symbol, 0) >= TICKER_EVERY:
+                        del pending_tickers[symbol]
+                        last_ticker[symbol] = now
+                        self._send_ticker(loop, layer, symbol, market_id)
+            except Exception:
+                log.exception("market data publishing failed")
+                try:
+                    connection.close()
+                except Exception:
+                    log.debug("closing the publisher's connection failed", exc_info=True)
+
+    def _send_batch(self, loop, layer, item: dict) -> None:
+        symbol = item["symbol"]
+        if item["book"] or item["trades"] or item["status_changed"]:
+            message = {"type": "md.batch", "market": symbol, "sequence": item["sequence"], "book": item["book"],
+                       "trades": [{"type": "trade", "market": symbol, "trade_id": f"{symbol}:{t['sequence']}", **t}
+                                  for t in item["trades"]],
+                       "status": {"type": "status", "market": symbol, "sequence": item["sequence"],
+                                  "status": item["status"]} if item["status_changed"] else None}
+            loop.run_until_complete(layer.group_send(market_group(symbol), message))
+        self._send_user_events(loop, layer, item)
+
+    def _send_ticker(self, loop, layer, symbol: str, market_id: int) -> None:
+        from exchange.marketdata.messages import ticker_message
+        from exchange.marketdata.selectors import _tickers
+
+        ticker = _tickers(market_id, None)[0]
+        loop.run_until_complete(layer.group_send(market_group(symbol), {"type": "md.ticker",
+                                                                        "ticker": ticker_message(ticker)}))
+
+    def _send_user_events(self, loop, layer, item: dict) -> None:
+        from exchange.marketdata.messages import user_events
+
+        events = user_events(item)
+        if not events:
+            return
+        pipe = redis_client().pipeline(transaction=False)
+        users = sorted(events)
+        for user_id in users:
+            pipe.incrby(user_sequence_key(user_id), len(events[user_id]))
+        lasts = pipe.execute()
+        for user_id, last in zip(users, lasts, strict=True):
+            frames = events[user_id]
+            for offset, frame in enumerate(frames):
+                frame["sequence"] = last - len(frames) + 1 + offset
+            loop.run_until_complete(layer.group_send(user_group(user_id), {"type": "user.events", "events": frames}))
+
+
+_publisher = Publisher()
+
+
+def publish_batch(ctx, book, plan) -> None:
+    """Called by the matcher after each committed batch; never raises."""
+    try:
+        _publisher.publish(ctx, book, plan)
+    except Exception:
+        log.exception("publishing %s at %s failed", ctx.symbol, ctx.sequence)
