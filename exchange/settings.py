@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "exchange.markets",
     "exchange.ledger",
     "exchange.trading",
+    "exchange.audit",
+    "exchange.console",
     "exchange.marketdata",
     "exchange.api",
 ]
@@ -49,6 +51,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "exchange.audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -134,6 +137,14 @@ EXCHANGE_RATE_LIMITS = {
 }
 EXCHANGE_MAX_OPEN_ORDERS = env.int("EXCHANGE_MAX_OPEN_ORDERS", default=200)
 EXCHANGE_FAUCET_LIMITS = {"USD": "10000", "BTC": "1", "ETH": "10"}
+
+# Console: amounts above the threshold (per asset, else the default) need a second admin's approval.
+EXCHANGE_FOUR_EYES_THRESHOLD = env.str("EXCHANGE_FOUR_EYES_THRESHOLD", default="10000")
+EXCHANGE_FOUR_EYES_THRESHOLDS = env.dict("EXCHANGE_FOUR_EYES_THRESHOLDS", default={})  # e.g. BTC=1,ETH=20
+# Engine health turns red past these; /metrics asks for this bearer token when it is set.
+EXCHANGE_MATCHER_HEARTBEAT_MAX_AGE = env.float("EXCHANGE_MATCHER_HEARTBEAT_MAX_AGE", default=15.0)
+EXCHANGE_MATCHER_LAG_MAX_SECONDS = env.float("EXCHANGE_MATCHER_LAG_MAX_SECONDS", default=10.0)
+EXCHANGE_METRICS_TOKEN = env.str("EXCHANGE_METRICS_TOKEN", default="")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -41,10 +41,14 @@ def _publish_after_commit(symbol: str, command: Command) -> None:
     transaction.on_commit(lambda: publish_commands(symbol, [command.pk]))
 
 
-def _fee_payload(market: Market) -> dict:
+def _fee_payload(market: Market, user: AbstractBaseUser) -> dict:
     # The fee schedule in force when the order was placed travels with it, so a replay of the
-    # journal settles with exactly the same fees even after the schedule changes.
-    return {"maker_fee": str(market.maker_fee), "taker_fee": str(market.taker_fee)}
+    # journal settles with exactly the same fees even after the schedule changes. The user's
+    # 30-day volume tier (console fee tiers) can lower the market's rates.
+    from exchange.console.fees import fee_rates_for
+
+    maker_fee, taker_fee = fee_rates_for(user_id=user.pk, market=market)
+    return {"maker_fee": str(maker_fee), "taker_fee": str(taker_fee)}
 
 
 def order_place(
@@ -101,7 +105,7 @@ def order_place(
             )
             hold_place(user=user, asset=terms.hold_asset, amount=terms.hold_amount, hold=order.hold_reference)
             command = Command.objects.create(
-                market=market_row, kind=CommandKind.PLACE, order=order, payload=_fee_payload(market_row)
+                market=market_row, kind=CommandKind.PLACE, order=order, payload=_fee_payload(market_row, user)
             )
             _publish_after_commit(market_row.symbol, command)
     except IntegrityError:

@@ -25,6 +25,7 @@ from django.db import DatabaseError, connection, transaction
 
 from exchange.markets.models import Market
 from exchange.matching import OrderBook
+from exchange.trading.matcher import metrics
 from exchange.trading.matcher.apply import BatchApplier
 from exchange.trading.matcher.persist import load_commands, write_plan
 from exchange.trading.matcher.publish import publish_batch
@@ -154,6 +155,7 @@ class Matcher:
         with connection.cursor() as cursor:
             cursor.execute("UPDATE trading_matcherstate SET owner = %s, heartbeat_at = now() WHERE market_id = %s",
                            [self.owner, owned.ctx.market_id])
+        metrics.backlog_sample(owned.ctx.symbol, redis_client(), stream_key(owned.ctx.symbol), GROUP)
 
     def _process(self, owned: OwnedMarket, entries: list) -> None:
         if not entries:
@@ -168,11 +170,13 @@ class Matcher:
                 seen.add(command_id)
                 command_ids.append(command_id)
         stream_id = entry_ids[-1].decode() if isinstance(entry_ids[-1], bytes) else entry_ids[-1]
+        started = time.perf_counter()
         with transaction.atomic():
             rows = load_commands(command_ids)
             commands = [rows[c] for c in command_ids if c in rows and rows[c].market_matches(owned.ctx.market_id)]
             plan = BatchApplier(owned.ctx, owned.book, owned.orders).apply(commands)
             write_plan(owned.ctx, plan, stream_id=stream_id, owner=self.owner)
+        metrics.batch_done(owned.ctx.symbol, len(plan.commands), time.perf_counter() - started)
         redis_client().xack(stream_key(owned.ctx.symbol), GROUP, *entry_ids)
         for order_id, state in plan.orders.items():
             state.dirty = False

@@ -16,12 +16,17 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=2000)
         parser.add_argument("--max-seconds", type=float, default=None, help="Stop after this long (benchmarks).")
         parser.add_argument("--no-publish", action="store_true", help="Do not push market data to Channels.")
+        parser.add_argument("--metrics-port", type=int, default=None, help="Serve Prometheus metrics on this port.")
 
     def handle(self, *args, **opts):
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
         symbols = [s.strip().upper() for s in opts["markets"].split(",") if s.strip()]
         if not symbols:
             symbols = list(Market.objects.values_list("symbol", flat=True))
+        if opts["metrics_port"]:
+            from exchange.trading.matcher.metrics import serve
+
+            serve(opts["metrics_port"])
         matcher = Matcher(symbols, batch_size=opts["batch_size"], publish=not opts["no_publish"])
         signal.signal(signal.SIGTERM, matcher.stop)
         signal.signal(signal.SIGINT, matcher.stop)
