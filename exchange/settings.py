@@ -39,14 +39,15 @@ INSTALLED_APPS = [
     "exchange.markets",
     "exchange.ledger",
     "exchange.trading",
+    "exchange.marketdata",
     "exchange.audit",
     "exchange.console",
-    "exchange.marketdata",
     "exchange.api",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "exchange.api.throttling.IpRateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -106,7 +107,6 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_THROTTLE_CLASSES": [
-        "exchange.api.throttling.IpRateThrottle",
         "exchange.api.throttling.AccountRateThrottle",
         "exchange.api.throttling.OrderRateThrottle",
     ],
@@ -133,7 +133,7 @@ EXCHANGE_API_RECV_WINDOW_MS = env.int("EXCHANGE_API_RECV_WINDOW_MS", default=500
 EXCHANGE_RATE_LIMITS = {
     "ip": (env.int("EXCHANGE_RATE_LIMIT_IP_PER_MIN", default=1200), 60),
     "account": (env.int("EXCHANGE_RATE_LIMIT_ACCOUNT_PER_MIN", default=600), 60),
-    "orders": (env.int("EXCHANGE_RATE_LIMIT_ORDERS_PER_SEC", default=20), 1),
+    "orders": (env.int("EXCHANGE_RATE_LIMIT_ORDERS", default=20), env.int("EXCHANGE_RATE_LIMIT_ORDERS_WINDOW_S", default=1)),
 }
 EXCHANGE_MAX_OPEN_ORDERS = env.int("EXCHANGE_MAX_OPEN_ORDERS", default=200)
 EXCHANGE_FAUCET_LIMITS = {"USD": "10000", "BTC": "1", "ETH": "10"}

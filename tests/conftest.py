@@ -78,6 +78,8 @@ def pytest_configure(config):
         settings.SECURE_SSL_REDIRECT = False
         # Streams written by tests go to a Redis database of their own, never the app's.
         settings.REDIS_URL = settings.REDIS_URL.rsplit("/", 1)[0] + "/8"
+        # Every test shares 127.0.0.1: the rate-limit tests set their own limits.
+        settings.EXCHANGE_RATE_LIMITS = {"ip": (10**9, 60), "account": (10**9, 60), "orders": (10**9, 1)}
     except Exception:
         return
 
@@ -170,3 +172,59 @@ def wait_until(predicate, *, timeout: float = 30, interval: float = 0.05, messag
 @pytest.fixture
 def wait():
     return wait_until
+
+
+class WebServer:
+    """A real Daphne process serving the app against the test database and Redis."""
+
+    def __init__(self, redis_url: str, log_path: Path, **env_overrides: str) -> None:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": redis_url, "DJANGO_DEBUG": "true",
+               "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "EXCHANGE_RATE_LIMIT_IP_PER_MIN": "1000000",
+               "EXCHANGE_RATE_LIMIT_ACCOUNT_PER_MIN": "1000000", "EXCHANGE_RATE_LIMIT_ORDERS": "1000000",
+               **env_overrides}
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        daphne = Path(sys.executable).parent / "daphne"
+        self.process = subprocess.Popen(
+            [str(daphne), "-b", "127.0.0.1", "-p", str(self.port), "exchange.asgi:application"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.1)
+        raise AssertionError(f"daphne did not start: {log_path.read_text(errors='replace')}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
+
+
+@pytest.fixture
+def start_web(redis_url, tmp_path):
+    started: list[WebServer] = []
+
+    def start(**env: str) -> WebServer:
+        server = WebServer(redis_url, tmp_path / f"web-{len(started)}.log", **env)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -13,6 +13,43 @@ from exchange.api.authentication import client_ip
 from exchange.trading.streams import redis_client
 
 
+def window_wait(setting: str, key: str) -> float | None:
+    """Count one hit for ``key`` under the limit ``setting``; the seconds to wait if over it."""
+    limit, window = settings.EXCHANGE_RATE_LIMITS[setting]
+    bucket = int(time.time() // window)
+    name = f"rl:{setting}:{key}:{bucket}"
+    try:
+        pipe = redis_client().pipeline()
+        pipe.incr(name)
+        pipe.expire(name, window + 1)
+        count, _ = pipe.execute()
+    except redis.RedisError:
+        return None  # limits protect the venue; losing them briefly must not stop trading
+    if count > limit:
+        return window - (time.time() % window)
+    return None
+
+
+class IpRateLimitMiddleware:
+    """Per-IP limit on every /api/ request, before authentication: it also slows down anyone
+    guessing keys or signatures."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/api/"):
+            wait = window_wait("ip", client_ip(request))
+            if wait is not None:
+                from django.http import JsonResponse
+
+                response = JsonResponse({"error": {"code": "rate_limited", "message": "too many requests from this address"}},
+                                        status=429)
+                response["Retry-After"] = str(int(wait) + 1)
+                return response
+        return self.get_response(request)
+
+
 class RedisWindowThrottle(BaseThrottle):
     """``limit`` requests per ``window`` seconds per ``key``; subclasses say what they count."""
 
@@ -31,30 +68,11 @@ class RedisWindowThrottle(BaseThrottle):
         key = self.key(request, view)
         if key is None:
             return True
-        limit, window = settings.EXCHANGE_RATE_LIMITS[self.setting]
-        bucket = int(time.time() // window)
-        name = f"rl:{self.setting}:{key}:{bucket}"
-        try:
-            pipe = redis_client().pipeline()
-            pipe.incr(name)
-            pipe.expire(name, window + 1)
-            count, _ = pipe.execute()
-        except redis.RedisError:
-            return True  # limits protect the venue; losing them briefly must not stop trading
-        if count > limit:
-            self._wait = window - (time.time() % window)
-            return False
-        return True
+        self._wait = window_wait(self.setting, key)
+        return self._wait is None
 
     def wait(self) -> float | None:
         return self._wait
-
-
-class IpRateThrottle(RedisWindowThrottle):
-    setting = "ip"
-
-    def key(self, request, view) -> str:
-        return client_ip(request)
 
 
 class AccountRateThrottle(RedisWindowThrottle):

@@ -111,11 +111,16 @@ class Bucket(models.TextChoices):
 
 
 class Posting(models.Model):
-    """One leg of an entry. Postings to ``held`` name the hold they add to or draw from."""
+    """One leg of an entry. Postings to ``held`` name the hold they add to or draw from.
 
-    entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="postings")
-    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="postings")
-    asset = models.ForeignKey(Asset, on_delete=models.PROTECT)
+    The matcher writes thousands of postings per batch with COPY; PostgreSQL's foreign-key
+    triggers on them cost more than the insert itself, so the references are not enforced by
+    the database (``db_constraint=False``) and ``verify_ledger`` checks them instead.
+    """
+
+    entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="postings", db_constraint=False)
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="postings", db_constraint=False)
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, db_constraint=False)
     bucket = models.CharField(max_length=9, choices=Bucket.choices)
     amount = _amount_field()
     hold = models.CharField(max_length=64, null=True, blank=True, help_text="The hold this posting moves, e.g. order:42.")

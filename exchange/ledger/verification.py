@@ -98,6 +98,18 @@ def check_system_accounts_are_system() -> list[str]:
     return [f"balance #{bid}: is_system disagrees with its account's kind" for (bid,) in rows]
 
 
+def check_postings_reference_rows() -> list[str]:
+    """Postings' references are not database constraints (bulk-write speed): check them here."""
+    rows = _rows(
+        """SELECT p.id FROM ledger_posting p
+           LEFT JOIN ledger_ledgerentry e ON e.id = p.entry_id
+           LEFT JOIN ledger_ledgeraccount a ON a.id = p.account_id
+           LEFT JOIN markets_asset s ON s.id = p.asset_id
+           WHERE e.id IS NULL OR a.id IS NULL OR s.id IS NULL LIMIT 50"""
+    )
+    return [f"posting #{pid} refers to a missing entry, account or asset" for (pid,) in rows]
+
+
 CORE_CHECKS: list[tuple[str, Check]] = [
     ("entries balance per asset", check_entries_balanced),
     ("every asset sums to zero", check_assets_sum_to_zero),
@@ -106,6 +118,7 @@ CORE_CHECKS: list[tuple[str, Check]] = [
     ("no hold is overdrawn", check_holds_not_overdrawn),
     ("amounts fit their asset's decimals", check_amount_precision),
     ("system flags match account kinds", check_system_accounts_are_system),
+    ("postings refer to existing rows", check_postings_reference_rows),
 ]
 
 

@@ -123,16 +123,20 @@ class Command(models.Model):
 
 
 class Fill(models.Model):
-    """One trade between two orders, at the maker's price, with both sides' fees."""
+    """One trade between two orders, at the maker's price, with both sides' fees.
 
-    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="fills")
+    Written only by the matcher with COPY; the references are checked by ``verify_ledger``
+    rather than by per-row foreign-key triggers (see ``ledger.Posting``).
+    """
+
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="fills", db_constraint=False)
     sequence = models.BigIntegerField()
     price = _amount_field()
     quantity = _amount_field()
-    buy_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
-    sell_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
-    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    buy_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    sell_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_constraint=False)
     aggressor = models.CharField(max_length=4)
     buyer_fee = _amount_field()
     seller_fee = _amount_field()
@@ -152,7 +156,7 @@ class JournalEvent(models.Model):
     breaks every hash after it, which ``verify_journal`` detects.
     """
 
-    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="journal")
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="journal", db_constraint=False)
     sequence = models.BigIntegerField()
     event_type = models.CharField(max_length=24)
     payload = models.JSONField()

@@ -44,7 +44,7 @@ def run_operations(user, others, assets, ops, applied: list, errors: list) -> No
                     services.deposit_credit(user=user, asset=assets[op[1]], amount=op[2], reference=f"dep-{next(names)}")
                     applied.append(1)
                 elif kind == "hold":
-                    hold = f"order:{next(names)}"
+                    hold = f"hold:{next(names)}"
                     services.hold_place(user=user, asset=assets[op[1]], amount=op[2], hold=hold)
                     my_holds[op[1]].append(hold)
                     applied.append(1)
@@ -57,7 +57,7 @@ def run_operations(user, others, assets, ops, applied: list, errors: list) -> No
                 elif kind == "trade":
                     seller = others[op[1] % len(others)]
                     quantity, price = op[2].quantize(Decimal("0.0001")) or Decimal("0.0001"), Decimal(op[3])
-                    buy_hold, sell_hold = f"order:{next(names)}", f"order:{next(names)}"
+                    buy_hold, sell_hold = f"hold:{next(names)}", f"hold:{next(names)}"
                     services.hold_place(user=user, asset=usd, amount=quantity * price, hold=buy_hold)
                     applied.append(1)
                     services.hold_place(user=seller, asset=btc, amount=quantity, hold=sell_hold)

@@ -38,18 +38,18 @@ def test_deposit_credits_available_once_per_reference(make_user, assets, ledger_
 
 def test_hold_and_release_move_between_buckets(make_user, assets, ledger_clean):
     user = make_user(USD="100")
-    hold_place(user=user, asset=assets["USD"], amount="60", hold="order:1")
+    hold_place(user=user, asset=assets["USD"], amount="60", hold="hold:1")
     assert balance(user, assets["USD"]) == (D(40), D(60))
-    hold_release(user=user, asset=assets["USD"], amount="25", hold="order:1")
+    hold_release(user=user, asset=assets["USD"], amount="25", hold="hold:1")
     assert balance(user, assets["USD"]) == (D(65), D(35))
-    assert hold_remaining(user=user, asset=assets["USD"], hold="order:1") == D(35)
+    assert hold_remaining(user=user, asset=assets["USD"], hold="hold:1") == D(35)
     ledger_clean()
 
 
 def test_a_hold_cannot_exceed_available(make_user, assets, ledger_clean):
     user = make_user(USD="10")
     with pytest.raises(ExchangeError) as info:
-        hold_place(user=user, asset=assets["USD"], amount="10.00000001", hold="order:1")
+        hold_place(user=user, asset=assets["USD"], amount="10.00000001", hold="hold:1")
     assert info.value.code == "insufficient_funds"
     assert balance(user, assets["USD"]) == (D(10), 0)
     ledger_clean()
@@ -57,10 +57,10 @@ def test_a_hold_cannot_exceed_available(make_user, assets, ledger_clean):
 
 def test_a_release_cannot_exceed_its_own_hold(make_user, assets, ledger_clean):
     user = make_user(USD="100")
-    hold_place(user=user, asset=assets["USD"], amount="30", hold="order:1")
-    hold_place(user=user, asset=assets["USD"], amount="30", hold="order:2")
+    hold_place(user=user, asset=assets["USD"], amount="30", hold="hold:1")
+    hold_place(user=user, asset=assets["USD"], amount="30", hold="hold:2")
     with pytest.raises(ExchangeError) as info:
-        hold_release(user=user, asset=assets["USD"], amount="31", hold="order:1")
+        hold_release(user=user, asset=assets["USD"], amount="31", hold="hold:1")
     assert info.value.code == "insufficient_hold"
     assert balance(user, assets["USD"]) == (D(40), D(60))
     ledger_clean()
@@ -70,11 +70,11 @@ def test_trade_settles_at_price_with_fees_in_the_received_asset(make_user, asset
     buyer = make_user(USD="1000")
     seller = make_user(BTC="1")
     btc, usd = assets["BTC"], assets["USD"]
-    hold_place(user=buyer, asset=usd, amount="505", hold="order:1")  # 0.5 BTC at a limit of 1010
-    hold_place(user=seller, asset=btc, amount="0.5", hold="order:2")
+    hold_place(user=buyer, asset=usd, amount="505", hold="hold:1")  # 0.5 BTC at a limit of 1010
+    hold_place(user=seller, asset=btc, amount="0.5", hold="hold:2")
     trade_settle(
         buyer=buyer, seller=seller, base=btc, quote=usd, price="1000", quantity="0.5",
-        buyer_fee_rate="0.002", seller_fee_rate="0.001", buyer_hold="order:1", seller_hold="order:2",
+        buyer_fee_rate="0.002", seller_fee_rate="0.001", buyer_hold="hold:1", seller_hold="hold:2",
         buyer_limit_price="1010", reference="trade:1",
     )
     # Buyer paid 500 from the hold, got 5 back (price improvement), received 0.5 BTC less 0.001 fee.
@@ -92,11 +92,11 @@ def test_fees_round_down_to_the_asset_decimals(make_user, assets, ledger_clean):
     buyer = make_user(USD="10")
     seller = make_user(BTC="1")
     btc, usd = assets["BTC"], assets["USD"]
-    hold_place(user=buyer, asset=usd, amount="0.03", hold="order:1")
-    hold_place(user=seller, asset=btc, amount="0.00000003", hold="order:2")
+    hold_place(user=buyer, asset=usd, amount="0.03", hold="hold:1")
+    hold_place(user=seller, asset=btc, amount="0.00000003", hold="hold:2")
     trade_settle(
         buyer=buyer, seller=seller, base=btc, quote=usd, price="1000000", quantity="0.00000003",
-        buyer_fee_rate="0.002", seller_fee_rate="0.002", buyer_hold="order:1", seller_hold="order:2", reference="trade:1",
+        buyer_fee_rate="0.002", seller_fee_rate="0.002", buyer_hold="hold:1", seller_hold="hold:2", reference="trade:1",
     )
     assert balance(buyer, btc) == (D("0.00000003"), D(0))  # 0.002 x 3 satoshi rounds down to 0
     assert balance(seller, usd) == (D("0.02994"), D(0))
@@ -106,13 +106,13 @@ def test_fees_round_down_to_the_asset_decimals(make_user, assets, ledger_clean):
 def test_trade_cannot_take_more_than_the_hold(make_user, assets, ledger_clean):
     buyer = make_user(USD="1000")
     seller = make_user(BTC="1")
-    hold_place(user=buyer, asset=assets["USD"], amount="100", hold="order:1")
-    hold_place(user=seller, asset=assets["BTC"], amount="1", hold="order:2")
+    hold_place(user=buyer, asset=assets["USD"], amount="100", hold="hold:1")
+    hold_place(user=seller, asset=assets["BTC"], amount="1", hold="hold:2")
     entries = LedgerEntry.objects.count()
     with pytest.raises(ExchangeError):
         trade_settle(
             buyer=buyer, seller=seller, base=assets["BTC"], quote=assets["USD"], price="200", quantity="1",
-            buyer_fee_rate="0", seller_fee_rate="0", buyer_hold="order:1", seller_hold="order:2", reference="trade:1",
+            buyer_fee_rate="0", seller_fee_rate="0", buyer_hold="hold:1", seller_hold="hold:2", reference="trade:1",
         )
     assert LedgerEntry.objects.count() == entries
     ledger_clean()
@@ -170,13 +170,13 @@ BAD_AMOUNTS = ["-1", "0", "0.000000000", "NaN", "sNaN", "Infinity", "-Infinity",
 @pytest.mark.parametrize("service", ["deposit", "hold", "release", "withdrawal"])
 def test_bad_amounts_are_refused_and_change_nothing(make_user, assets, ledger_clean, amount, service):
     user = make_user(USD="100")
-    hold_place(user=user, asset=assets["USD"], amount="50", hold="order:1")
+    hold_place(user=user, asset=assets["USD"], amount="50", hold="hold:1")
     before = (LedgerEntry.objects.count(), balance(user, assets["USD"]))
     usd = assets["USD"]
     calls = {
         "deposit": lambda: deposit_credit(user=user, asset=usd, amount=amount, reference="x"),
-        "hold": lambda: hold_place(user=user, asset=usd, amount=amount, hold="order:2"),
-        "release": lambda: hold_release(user=user, asset=usd, amount=amount, hold="order:1"),
+        "hold": lambda: hold_place(user=user, asset=usd, amount=amount, hold="hold:2"),
+        "release": lambda: hold_release(user=user, asset=usd, amount=amount, hold="hold:1"),
         "withdrawal": lambda: withdrawal_request(user=user, asset=usd, amount=amount, address="addr"),
     }
     with pytest.raises(ExchangeError) as info:

@@ -74,21 +74,42 @@ class Matcher:
         market = Market.objects.select_related("base", "quote").get(symbol=symbol)
         ctx, book, orders = rebuild(market)
         self.owned[symbol] = OwnedMarket(market, ctx, book, orders)
-        self._ensure_group(symbol)
+        created = self._ensure_group(symbol)
         log.info("%s: owned by %s at sequence %s with %s open orders", symbol, self.owner, ctx.sequence, len(orders))
-        self._relay(self.owned[symbol], older_than=0)
+        if created:  # a new stream holds nothing: everything unapplied must be republished
+            self._relay(self.owned[symbol], older_than=0, force=True)
         self._drain_pending(self.owned[symbol])
+        self._relay(self.owned[symbol], older_than=0)
 
-    def _ensure_group(self, symbol: str) -> None:
+    def _ensure_group(self, symbol: str) -> bool:
+        """Create the consumer group (and the stream); True if it did not exist."""
         try:
             redis_client().xgroup_create(stream_key(symbol), GROUP, id="0", mkstream=True)
         except redis.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+            return False
+        return True
 
-    def _relay(self, owned: OwnedMarket, *, older_than: float) -> None:
+    def _stream_drained(self, symbol: str) -> bool:
+        """True when the group has read and acknowledged everything in the stream."""
+        for group in redis_client().xinfo_groups(stream_key(symbol)):
+            name = group["name"].decode() if isinstance(group["name"], bytes) else group["name"]
+            if name == GROUP:
+                lag = group.get("lag")
+                return group["pending"] == 0 and (lag is None or lag == 0)
+        return True
+
+    def _relay(self, owned: OwnedMarket, *, older_than: float, force: bool = False) -> None:
         """Republish commands that PostgreSQL has and the matcher has not applied (Redis may
-        have lost them, or the web process may have died before its XADD)."""
+        have lost them, or the web process may have died before its XADD).
+
+        Only once the stream is drained (nothing unread, nothing pending): while it still holds
+        entries, the unapplied commands are most likely among them, and republishing them
+        would only multiply the work of a matcher that is already behind."""
+        owned.last_relay = time.monotonic()
+        if not force and not self._stream_drained(owned.ctx.symbol):
+            return
         ids = unapplied_command_ids(owned.ctx.market_id, older_than_seconds=older_than)
         if ids:
             pipe = redis_client().pipeline(transaction=False)
@@ -96,7 +117,6 @@ class Matcher:
                 pipe.xadd(stream_key(owned.ctx.symbol), {"c": command_id})
             pipe.execute()
             log.info("%s: relayed %s unapplied commands", owned.ctx.symbol, len(ids))
-        owned.last_relay = time.monotonic()
 
     def _drain_pending(self, owned: OwnedMarket) -> None:
         """Process entries delivered before a crash and never acknowledged."""
@@ -139,7 +159,7 @@ class Matcher:
             # republish everything unapplied from PostgreSQL.
             for symbol, owned in self.owned.items():
                 self._ensure_group(symbol)
-                self._relay(owned, older_than=0)
+                self._relay(owned, older_than=0, force=True)
             return
         by_key = {stream_key(s): s for s in self.owned}
         for key, entries in reply or []:
