@@ -52,8 +52,8 @@ class PumpAndDumpParams:
     - `recheck` 5 s: a rally without accumulators is looked at again this often; detection
       within 25 s of the start is the state of the art (La Morgia et al., P8).
 
-    A rally is only judged once the market has half an `accumulation_window` of history, so the
-    first minutes of a session never stand for a baseline.
+    - `min_history` 900 s: a rally is only judged once the market has 15 minutes of trades
+      behind it, so the first minutes of a session never stand for a baseline (proposal).
     """
 
     spike_window: float = 300.0
@@ -67,6 +67,7 @@ class PumpAndDumpParams:
     min_dump_ratio: float = 0.5
     min_dump_premium: float = 0.015
     recheck: float = 5.0
+    min_history: float = 900.0
 
 
 @dataclass
@@ -137,7 +138,7 @@ class PumpAndDumpDetector(Detector):
             return None
         # a rally with no accumulators is checked again a few seconds later, not on every trade
         market.next_check = now + p.recheck
-        if market.trades[0][0] > low_ts - p.accumulation_window / 2:
+        if market.trades[0][0] > low_ts - p.min_history:
             return None  # not enough history for a baseline (e.g. the first minutes of a session)
         recent = [t for t in market.trades if t[0] >= low_ts]
         buyers = {t[1] for t in recent if t[3] == "buy"}

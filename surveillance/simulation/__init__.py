@@ -112,20 +112,42 @@ def _episodes(world: World, market: str, day: int, open_at: float, close: float)
     def tag(name, i):
         return f"{m}-d{day}-{name}-{i}"
 
-    spike = open_at + length * rng.uniform(0.55, 0.7)
+    spike = open_at + length * rng.uniform(0.42, 0.55)
     world.labels.append(ep.pump_and_dump(world, market, spike, tag("pump", 0), rng.random() < camo_rate, open_at))
+    busy = [(spike - 60, spike + 360)]  # the rally: prices run, the crowd takes every offer
     if rng.random() < 0.5:
-        ep.news_rally(world, market, open_at + length * rng.uniform(0.12, 0.2), tag("news", 0))
+        news = open_at + length * rng.uniform(0.12, 0.2)
+        ep.news_rally(world, market, news, tag("news", 0))
+        busy.append((news - 60, news + 300))
     if rng.random() < 0.8:
         world.labels.append(ep.marking_the_close(world, market, close, tag("close", 0), rng.random() < camo_rate))
-    # One slot per streaming episode so that two crossing strategies do not take each other's
-    # orders; the slots are shuffled, the start inside each slot is random.
+    # One slot per streaming episode, in the time the rallies and the close leave free, so that
+    # two crossing strategies do not take each other's orders and a rally does not take a
+    # spoofer's orders; the slots are shuffled, the start inside each slot is random.
+    free = _free_time(open_at + 60, close - 900, busy)
     plan = [(typology, i) for typology in _STREAMING for i in range(rng.randint(1, 2))]
     rng.shuffle(plan)
-    slot = (length - 960) / len(plan)
+    slot = sum(b - a for a, b in free) / len(plan)
     for n, (typology, i) in enumerate(plan):
-        t0 = open_at + 60 + slot * n + rng.uniform(0, slot * 0.3)
+        t0 = _at_free(free, slot * n + rng.uniform(0, slot * 0.3))
         world.labels.append(getattr(ep, typology)(world, market, t0, tag(typology, i), rng.random() < camo_rate))
+
+
+def _free_time(start: float, end: float, busy: list) -> list:
+    """[start, end] minus the busy intervals, as a sorted list of (from, to)."""
+    free = [(start, end)]
+    for b0, b1 in busy:
+        free = [part for a, b in free for part in ((a, min(b, b0)), (max(a, b1), b)) if part[1] > part[0]]
+    return sorted(free)
+
+
+def _at_free(free: list, offset: float) -> float:
+    """The moment `offset` seconds of free time after the first free moment."""
+    for a, b in free:
+        if offset <= b - a:
+            return a + offset
+        offset -= b - a
+    return free[-1][1]
 
 
 __all__ = ["HARD_NEGATIVE_ROLES", "SELL", "Account", "Config", "Label", "Simulation", "simulate"]
