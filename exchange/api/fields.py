@@ -11,7 +11,7 @@ def decimal_str(value: Decimal | None) -> str | None:
     return format(Decimal(value).normalize(), "f")
 
 
-@extend_schema_field({"type": "string", "format": "decimal", "example": "0.01"})
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": r"^-?[0-9]+(\.[0-9]+)?$", "example": "0.01"})
 class DecimalString(serializers.Field):
     """Reads a decimal given as a string; writes ``format(normalize(), 'f')``."""
 

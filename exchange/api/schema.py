@@ -47,3 +47,29 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             {"type": "apiKey", "in": "header", "name": "X-API-SIGNATURE",
              "description": "hex HMAC-SHA256(secret, timestamp + METHOD + path_with_query + body)."},
         ]
+
+
+def paginated(serializer_class, name: str):
+    """The schema of a cursor-paginated list of ``serializer_class``."""
+    return inline_serializer(
+        name=name,
+        fields={
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": serializer_class(many=True),
+        },
+    )
+
+
+class PageQuery(serializers.Serializer):
+    """Query parameters of every paginated list."""
+
+    limit = serializers.IntegerField(min_value=1, max_value=500, required=False)
+    cursor = serializers.CharField(required=False, max_length=200)
+
+
+def parse_query(serializer_class, request) -> dict:
+    """Validate query parameters strictly: a malformed one is a 400, never silently ignored."""
+    query = serializer_class(data=request.query_params.dict())
+    query.is_valid(raise_exception=True)
+    return query.validated_data

@@ -1,5 +1,5 @@
 """REST endpoints for balances, ledger history and the demo faucet."""
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from exchange.api.fields import DecimalString, decimal_str
 from exchange.api.permissions import HasScope
-from exchange.api.schema import PRIVATE_ERRORS, errors
+from exchange.api.schema import PRIVATE_ERRORS, PageQuery, errors, paginated, parse_query
 from exchange.errors import ExchangeError
 from exchange.ledger import selectors, services
 from exchange.markets.models import Asset
@@ -50,15 +50,19 @@ class LedgerPage(CursorPagination):
     page_size_query_param = "limit"
 
 
+class LedgerQuery(PageQuery):
+    asset = serializers.CharField(required=False, max_length=16)
+
+
 class LedgerListApi(APIView):
     permission_classes = [HasScope]
     required_scopes = {"GET": "read"}
 
-    @extend_schema(parameters=[OpenApiParameter("asset", str), OpenApiParameter("limit", int),
-                               OpenApiParameter("cursor", str)], operation_id="ledger_list",
-                   responses={200: PostingOutputSerializer(many=True), **errors(*PRIVATE_ERRORS)})
+    @extend_schema(parameters=[LedgerQuery], operation_id="ledger_list",
+                   responses={200: paginated(PostingOutputSerializer, "LedgerPage"), **errors(*PRIVATE_ERRORS)})
     def get(self, request):
-        postings = selectors.posting_list(user=request.user, asset=request.query_params.get("asset"))
+        query = parse_query(LedgerQuery, request)
+        postings = selectors.posting_list(user=request.user, asset=query.get("asset"))
         paginator = LedgerPage()
         page = paginator.paginate_queryset(postings, request, view=self)
         return paginator.get_paginated_response(PostingOutputSerializer(page, many=True).data)
@@ -72,7 +76,7 @@ class FaucetApi(APIView):
 
     @extend_schema_serializer(component_name="FaucetInput")
     class InputSerializer(serializers.Serializer):
-        asset = serializers.CharField(max_length=16)
+        asset = serializers.RegexField(r"^[A-Za-z0-9]{2,16}$", max_length=16)
         amount = DecimalString()
 
     @extend_schema(request=InputSerializer, operation_id="faucet_credit",

@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from exchange.api.fields import DecimalString, decimal_str
 from exchange.api.permissions import HasScope
-from exchange.api.schema import PRIVATE_ERRORS, errors
+from exchange.api.schema import PRIVATE_ERRORS, PageQuery, errors, paginated, parse_query
 from exchange.trading import selectors, services
 
 
@@ -43,6 +43,15 @@ class OrderOutputSerializer(serializers.Serializer):
         return order.cancel_requested_at is not None
 
 
+class OrderQuery(PageQuery):
+    status = serializers.ChoiceField(choices=["open", "closed"], required=False)
+    market = serializers.CharField(required=False, max_length=33)
+
+
+class MarketQuery(PageQuery):
+    market = serializers.CharField(required=False, max_length=33)
+
+
 class OrderListApi(APIView):
     """``GET /orders`` lists, ``POST /orders`` places, ``DELETE /orders?market=`` cancels all."""
 
@@ -64,13 +73,13 @@ class OrderListApi(APIView):
         stp = serializers.ChoiceField(choices=services.STP_MODES, default="cancel_newest")
 
     @extend_schema(
-        parameters=[OpenApiParameter("status", str, enum=["open", "closed"]), OpenApiParameter("market", str),
-                    OpenApiParameter("limit", int), OpenApiParameter("cursor", str)],
-        responses={200: OrderOutputSerializer(many=True), **errors(*PRIVATE_ERRORS)}, operation_id="orders_list",
+        parameters=[OrderQuery],
+        responses={200: paginated(OrderOutputSerializer, "OrderPage"), **errors(*PRIVATE_ERRORS)},
+        operation_id="orders_list",
     )
     def get(self, request):
-        orders = selectors.order_list(user=request.user, status=request.query_params.get("status"),
-                                      market=request.query_params.get("market"))
+        query = parse_query(OrderQuery, request)
+        orders = selectors.order_list(user=request.user, status=query.get("status"), market=query.get("market"))
         paginator = NewestFirst()
         page = paginator.paginate_queryset(orders, request, view=self)
         return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
@@ -138,11 +147,11 @@ class FillListApi(APIView):
     permission_classes = [HasScope]
     required_scopes = {"GET": "read"}
 
-    @extend_schema(parameters=[OpenApiParameter("market", str), OpenApiParameter("limit", int),
-                               OpenApiParameter("cursor", str)], operation_id="fills_list",
-                   responses={200: FillOutputSerializer(many=True), **errors(*PRIVATE_ERRORS)})
+    @extend_schema(parameters=[MarketQuery], operation_id="fills_list",
+                   responses={200: paginated(FillOutputSerializer, "FillPage"), **errors(*PRIVATE_ERRORS)})
     def get(self, request):
-        fills = selectors.fill_list(user=request.user, market=request.query_params.get("market"))
+        query = parse_query(MarketQuery, request)
+        fills = selectors.fill_list(user=request.user, market=query.get("market"))
         paginator = NewestFirst()
         page = paginator.paginate_queryset(fills, request, view=self)
         data = FillOutputSerializer(page, many=True, context={"user": request.user}).data

@@ -6,7 +6,7 @@ import requests
 import schemathesis
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import ignored_auth
+from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
 from exchange.accounts.services import api_key_create
 from exchange.api.signing import signature
@@ -47,12 +47,14 @@ def server(start_web, market, make_user, settings):
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case, server, ledger_clean):
     web, session = server
     response = case.call(base_url=web.url, session=session)
     assert response.status_code < 500, response.text
     # ignored_auth re-sends the request with "invalid" credentials, but our session signs every
     # request correctly; refusing bad signatures is proven case by case in test_signatures.py.
-    case.validate_response(response, excluded_checks=[ignored_auth])
+    # positive_data_acceptance expects every schema-valid body to succeed, but the venue's rules
+    # (tick, lot, funds, ...) refuse many of them with a documented 400: that is the contract.
+    case.validate_response(response, excluded_checks=[ignored_auth, positive_data_acceptance])
     ledger_clean()

@@ -10,7 +10,7 @@ import pytest
 from exchange.accounts.services import api_key_create
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
-from client import ExchangeClient  # noqa: E402 - the documented example client, used as a real client
+from client import ExchangeClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
