@@ -200,6 +200,8 @@ def user_freeze(*, actor: AbstractBaseUser, ip: str | None, user: AbstractBaseUs
     order cancelled through each market's stream (holds released as the matchers apply it)."""
     _check_admin(actor)
     why = _reason(reason)
+    if user.pk == actor.pk:
+        raise ExchangeError("cannot_freeze_yourself", "another admin must freeze your account", status=403)
     profile = _profile(user)
     if profile.status == UserStatus.FROZEN:
         raise ExchangeError("already_frozen", f"{user} is already frozen", status=409)

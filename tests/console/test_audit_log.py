@@ -61,6 +61,15 @@ def test_django_admin_changes_are_audited_and_the_log_is_read_only_there(db, ass
     assert (entry.action, entry.object_type, entry.object_id) == ("admin.change", "markets.asset", str(usd.pk))
     assert (entry.actor_username, entry.ip) == (admin.username, "192.0.2.5")
     assert "Name" in entry.after["change"]
+    assert (entry.before["name"], entry.after["values"]["name"]) == ("US dollar", "Dollar")
+    # A user changed in Django admin: before and after, never the password hash.
+    target = admin.__class__.objects.create_user("zed", "zed@example.com", PASSWORD)
+    client.post(f"/admin/auth/user/{target.pk}/change/", {
+        "username": "zed", "email": "zed@example.org", "is_active": "on", "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00", "initial-date_joined_0": "2026-01-01", "initial-date_joined_1": "00:00:00"})
+    changed = AuditEntry.objects.get(source="admin", object_type="auth.user")
+    assert "password" not in changed.before
+    assert (changed.before["email"], changed.after["values"]["email"]) == ("zed@example.com", "zed@example.org")
     # The audit log itself: listed, but no change or delete in Django admin.
     assert client.get("/admin/audit/auditentry/").status_code == 200
     assert client.post(f"/admin/audit/auditentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403

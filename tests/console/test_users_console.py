@@ -87,3 +87,9 @@ def test_revoke_an_api_key(admin_client, make_user, last_audit):
     entry = last_audit("user.api_key_revoke")
     assert entry.before["revoked_at"] is None
     assert entry.after["revoked_at"] is not None
+
+
+def test_an_admin_cannot_freeze_themselves(admin_client, admin, last_audit):
+    admin_client.post(f"/console/users/{admin.pk}/freeze", {"reason": "oops"})
+    assert Profile.objects.get(user=admin).status == "active"
+    assert last_audit() is None
