@@ -2,10 +2,10 @@
 
 SURVEILLANCE.md rule 9 (CEA 4c(a)(5)(B); MAR 2016/522: trading "at the reference time of the
 trading session ... in an effort to increase, to decrease or to maintain the reference
-price"). Evaluated on each `market_close` event, over the `window` seconds before it: the reference price (the
-event's `price` if present, else the last trade) moved at least `min_move_bps` from the last
-trade before the window, in the direction of an account that took `min_share` of that
-direction's aggressive volume in the final `final_seconds` (TT's "Dominating the Close", A6),
+price"). Evaluated on each `market_close` event, over the `window` seconds before it: the
+reference price (the event's `price` if present, else the last trade) moved at least
+`min_move_bps` over the final `final_seconds`, in the direction of an account that took
+`min_share` of that direction's aggressive volume there (TT's "Dominating the Close", A6),
 did most of its own window's trading there, and traded far more aggressively than it usually
 does (`min_unusual_ratio` times its baseline).
 
@@ -31,7 +31,8 @@ class MarkingTheCloseParams:
 
     - `window` 600 s: "the last minutes before the close"; wide enough to see how a flow was
       worked before its last minutes.
-    - `min_move_bps` 30: the closing reference price moved at least 0.3% over the window.
+    - `min_move_bps` 30: the closing reference price moved at least 0.3% over the final
+      `final_seconds` (from the last trade before them).
     - `min_share` 0.3: the account took at least 30% of the aggressive volume in the move's
       direction over the last `final_seconds` (it drove the closing prints; TT's model asks for
       "most" of the volume in the last 3 minutes, A6, 30% allows for a fund trading alongside).
@@ -107,7 +108,11 @@ class MarkingTheCloseDetector(Detector):
         alerts: list[Alert] = []
         if inside:
             reference = Decimal(event["price"]) if event.get("price") is not None else inside[-1][4]
-            if start_price is None:
+            # the move that counts is the one over the final minutes, where closing prints are set
+            before_final = [t[4] for t in inside if t[0] < now - p.final_seconds]
+            if before_final:
+                start_price = before_final[-1]
+            elif start_price is None:
                 start_price = inside[0][4]
             move_bps = float((reference - start_price) / start_price * 10_000)
             direction = BUY if move_bps > 0 else SELL

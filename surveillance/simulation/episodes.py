@@ -341,9 +341,10 @@ def pump_and_dump(world: World, market: str, spike: float, tag: str, camo: bool,
     accumulators = [world.account(f"{tag}-acc-{i}", "manipulator") for i in range(rng.randint(1, 3))]
     begin = max(session_start + 60, spike - rng.uniform(900, 1500))
     label = Label("pump_and_dump", market, list(accumulators), begin, spike, camo)
-    dump_share = rng.uniform(0.55, 0.65) if camo else rng.uniform(0.7, 1.0)
+    weak = rng.choice(("size", "dump")) if camo else None  # one dimension near its threshold
+    dump_share = rng.uniform(0.55, 0.65) if weak == "dump" else rng.uniform(0.7, 1.0)
     for account in accumulators:
-        target = rng.randint(2500, 3500) if camo else rng.randint(3500, 8000)
+        target = rng.randint(3000, 4000) if weak == "size" else rng.randint(3500, 8000)
         t = begin + rng.uniform(0, 60)
 
         world.at(t, lambda now, a=account, g=target: _accumulate(world, market, a, g, spike, now))
@@ -365,5 +366,5 @@ def pump_and_dump(world: World, market: str, spike: float, tag: str, camo: bool,
 
         world.at(spike + rng.uniform(60, 120), dump)
     _crowd(world, market, spike, tag, "crowd")
-    label.details = {"accumulators": len(accumulators), "dump": dump_share}
+    label.details = {"accumulators": len(accumulators), "dump": dump_share, "camouflage": weak}
     return label
