@@ -76,6 +76,17 @@ class BookDepthApi(PublicApi):
                                                "bids": book.bids, "asks": book.asks, "checksum": book.checksum}).data)
 
 
+@extend_schema_serializer(component_name="BookMessage")
+class BookMessageSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    market = serializers.CharField()
+    sequence = serializers.IntegerField()
+    prev_sequence = serializers.IntegerField()
+    changes = serializers.ListField(child=serializers.ListField(child=serializers.CharField()),
+                                    help_text="[side (buy|sell), price, quantity]; quantity '0' removes the level")
+    checksum = serializers.IntegerField(help_text=CHECKSUM_HELP)
+
+
 class BookUpdateListApi(PublicApi):
     """``GET markets/{symbol}/book-updates?after=SEQ``: the book messages after ``SEQ``, exactly
     as the WebSocket sent them, for a client that missed some. Kept for a few minutes; outside that
@@ -84,22 +95,12 @@ class BookUpdateListApi(PublicApi):
     class InputSerializer(serializers.Serializer):
         after = serializers.IntegerField(min_value=0)
 
-    @extend_schema_serializer(component_name="BookMessage")
-    class BookMessageSerializer(serializers.Serializer):
-        type = serializers.CharField()
-        market = serializers.CharField()
-        sequence = serializers.IntegerField()
-        prev_sequence = serializers.IntegerField()
-        changes = serializers.ListField(child=serializers.ListField(child=serializers.CharField()),
-                                        help_text="[side (buy|sell), price, quantity]; quantity '0' removes the level")
-        checksum = serializers.IntegerField(help_text=CHECKSUM_HELP)
-
     @extend_schema_serializer(component_name="BookUpdates")
     class OutputSerializer(serializers.Serializer):
         market = serializers.CharField()
         after = serializers.IntegerField()
         sequence = serializers.IntegerField(help_text="The book's sequence now.")
-        updates = serializers.ListField(child=serializers.DictField(), help_text="Book messages (see BookMessage).")
+        updates = BookMessageSerializer(many=True)
 
     @extend_schema(parameters=[InputSerializer], operation_id="markets_book_updates", responses={
         200: OutputSerializer, **errors(400, 404),

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from exchange.accounts.crypto import decrypt_secret
-from exchange.accounts.models import ApiKey, Profile, UserStatus
+from exchange.accounts.models import ApiKey, ApiKeyScope, Profile, UserStatus
 from exchange.api.signing import signature
 from exchange.errors import ExchangeError
 from exchange.trading.streams import redis_client
@@ -48,6 +48,8 @@ def ws_api_key_authenticate(*, key: str, timestamp: str, sent: str, client_ip: s
     expected = ws_signature(decrypt_secret(api_key.secret_encrypted), timestamp)
     if not hmac.compare_digest(expected, str(sent).lower()):
         raise refuse("invalid_signature", "the signature does not match")
+    if ApiKeyScope.READ not in api_key.scopes:
+        raise refuse("missing_scope", "this API key lacks the read scope", 403)
     if api_key.allowed_ips and client_ip not in api_key.allowed_ips:
         raise refuse("ip_not_allowed", "this API key may not be used from this address", 403)
     if not api_key.user.is_active or Profile.objects.filter(user=api_key.user, status=UserStatus.FROZEN).exists():

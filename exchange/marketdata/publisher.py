@@ -54,8 +54,19 @@ def order_event(status: str, filled: Decimal) -> str | None:
     return status if status in ("filled", "cancelled", "rejected") else None
 
 
+class _Texts(dict):
+    """Memo of ``decimal_text(units * step)``: prices and quantities repeat from batch to batch."""
+
+    def __missing__(self, key: tuple[int, Decimal]) -> str:
+        if len(self) > 200_000:
+            self.clear()
+        text = self[key] = decimal_text(key[0] * key[1])
+        return text
+
+
 class Publisher:
     def __init__(self) -> None:
+        self.texts = _Texts()
         self.heads: dict[str, tuple[object, int]] = {}  # symbol -> (the book object, its head in Redis)
         self.queue: queue.Queue = queue.Queue(maxsize=QUEUE_MAX)
         self._store: BookStore | None = None
@@ -89,18 +100,17 @@ class Publisher:
             log.warning("market data queue full: dropped batch %s of %s", ctx.sequence, ctx.symbol)
 
     def _write_book(self, ctx, book, plan) -> dict | None:
-        tick, lot = ctx.tick_size, ctx.lot_size
+        tick, lot, texts = ctx.tick_size, ctx.lot_size, self.texts
         bids, asks = book.depth(25)
-        checksum = book_checksum([(decimal_text(p * tick), decimal_text(q * lot)) for p, q in bids],
-                                 [(decimal_text(p * tick), decimal_text(q * lot)) for p, q in asks])
+        checksum = book_checksum([(texts[p, tick], texts[q, lot]) for p, q in bids],
+                                 [(texts[p, tick], texts[q, lot]) for p, q in asks])
         known = self.heads.get(ctx.symbol)
         store = self.store()
         if known is not None and known[0] is book:
             latest: dict[tuple[str, int], int] = {}
             for side, price, quantity in plan.book_changes:
                 latest[(side, price)] = quantity
-            changes = [(side, decimal_text(price * tick), decimal_text(quantity * lot), price)
-                       for (side, price), quantity in latest.items()]
+            changes = [(side, texts[price, tick], texts[quantity, lot], price) for (side, price), quantity in latest.items()]
             message = self._message(ctx, known[1], changes, checksum)
             ok, _ = store.write(ctx.symbol, mode="delta", expected_head=known[1], head=ctx.sequence,
                                 message=orjson.dumps(message), changes=changes)
