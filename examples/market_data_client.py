@@ -191,8 +191,10 @@ def main() -> None:
             follower.handle(message)
             if message.get("type") in ("snapshot", "book"):
                 bids, asks = follower.book.levels(args.levels)
-                print(f"#{follower.book.sequence} bids {bids} asks {asks} checksum ok "
-                      f"({follower.stats['gaps']} gaps repaired)")
+                stats = follower.stats
+                print(f"#{follower.book.sequence} bids {bids} asks {asks} "
+                      f"(checksum mismatches {stats['checksum_mismatches']}, gaps {stats['gaps']}, "
+                      f"re-snapshots {stats['resnapshots']})")
 
 
 if __name__ == "__main__":

@@ -57,14 +57,11 @@ class MarketConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong"})
 
     async def md_batch(self, event):
-        if self.snapshot_sequence is None or event["sequence"] <= self.snapshot_sequence:
+        if self.snapshot_sequence is None:
             return
-        if event.get("book"):
-            await self.send_json(event["book"])
-        for trade in event.get("trades") or ():
-            await self.send_json(trade)
-        if event.get("status"):
-            await self.send_json(event["status"])
+        for frame in event["frames"]:
+            if frame["sequence"] > self.snapshot_sequence:
+                await self.send_json(frame)
 
     async def md_ticker(self, event):
         if self.snapshot_sequence is not None:

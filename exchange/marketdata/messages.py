@@ -29,56 +29,68 @@ def _order_rows(order_ids: list[int]) -> dict[int, tuple]:
         return {row[0]: row[1:] for row in cursor.fetchall()}
 
 
-def _balances(user_ids: list[int], asset_ids: tuple[int, int]) -> dict[int, list[dict]]:
+def _balances(user_ids: list[int], asset_ids: list[int], wanted: set[tuple[int, int]]) -> dict[int, list[dict]]:
     with connection.cursor() as cursor:
         cursor.execute(
-            """SELECT la.user_id, a.symbol, b.available, b.held FROM ledger_balance b
+            """SELECT la.user_id, a.symbol, b.available, b.held, b.asset_id FROM ledger_balance b
                JOIN ledger_ledgeraccount la ON la.id = b.account_id JOIN markets_asset a ON a.id = b.asset_id
                WHERE la.user_id = ANY(%s) AND b.asset_id = ANY(%s) ORDER BY la.user_id, a.symbol""",
-            [user_ids, list(asset_ids)],
+            [user_ids, asset_ids],
         )
         out: dict[int, list[dict]] = defaultdict(list)
-        for user_id, asset, available, held in cursor.fetchall():
+        for user_id, asset, available, held, asset_id in cursor.fetchall():
+            if (user_id, asset_id) not in wanted:
+                continue
             out[user_id].append({"asset": asset, "available": decimal_text(available), "held": decimal_text(held),
                                  "total": decimal_text(available + held)})
         return out
 
 
-def user_events(item: dict) -> dict[int, list[dict]]:
-    """Per user, the frames of one batch: ``order`` (each order's state after the batch),
-    ``fill`` (one per side of each trade), ``balance`` (the touched assets, read after commit).
-    The per-user ``sequence`` is set by the caller."""
+def user_events(items: list[dict]) -> dict[int, list[dict]]:
+    """Per user, the frames of these batches, in order: ``order`` (each order's state after its
+    batch), ``fill`` (one per side of each trade), then one ``balance`` (the touched assets, read
+    now, after the commits). Two queries in all. The per-user ``sequence`` is set by the caller."""
     from exchange.marketdata.publisher import order_event
 
-    symbol = item["symbol"]
     events: dict[int, list[dict]] = defaultdict(list)
-    orders = [o for o in item["orders"] if order_event(o["status"], o["filled_quantity"])]
-    statics = _order_rows([o["order_id"] for o in orders]) if orders else {}
-    for o in orders:
-        client_order_id, price, quantity, quote_amount = statics.get(o["order_id"], (None, None, None, None))
-        events[o["user_id"]].append({
-            "type": "order", "market": symbol, "market_sequence": item["sequence"],
-            "event": order_event(o["status"], o["filled_quantity"]),
-            "order": {
-                "id": o["order_id"], "client_order_id": client_order_id, "market": symbol, "side": o["side"],
-                "type": o["type"], "price": _text(price), "quantity": _text(quantity),
-                "quote_amount": _text(quote_amount), "status": o["status"],
-                "filled_quantity": _text(o["filled_quantity"]), "remaining": _text(o["remaining"]),
-                "filled_notional": _text(o["filled_notional"]), "fees_paid": _text(o["fees_paid"]),
-                "cancel_reason": o["cancel_reason"],
-            },
-        })
-    for seq, price, quantity, buy_id, sell_id, buyer, seller, aggressor, buyer_fee, seller_fee, ts in item["fills"]:
-        for user_id, order_id, side, fee, fee_asset_index in ((buyer, buy_id, "buy", buyer_fee, 0),
-                                                              (seller, sell_id, "sell", seller_fee, 1)):
-            events[user_id].append({
-                "type": "fill", "market": symbol, "market_sequence": seq,
-                "fill": {"trade_id": f"{symbol}:{seq}", "order_id": order_id, "side": side, "price": _text(price),
-                         "quantity": _text(quantity), "fee": _text(fee),
-                         "fee_asset": symbol.split("-")[fee_asset_index],
-                         "liquidity": "taker" if aggressor == side else "maker", "ts": ts.isoformat()},
+    orders = [(item, o) for item in items for o in item["orders"] if order_event(o["status"], o["filled_quantity"])]
+    statics = _order_rows([o["order_id"] for _, o in orders]) if orders else {}
+    by_item: dict[int, list] = defaultdict(list)
+    for item, o in orders:
+        by_item[id(item)].append(o)
+    balance_users: dict[tuple[int, int], set[int]] = defaultdict(set)
+    for item in items:
+        symbol = item["symbol"]
+        for o in by_item[id(item)]:
+            client_order_id, price, quantity, quote_amount = statics.get(o["order_id"], (None, None, None, None))
+            events[o["user_id"]].append({
+                "type": "order", "market": symbol, "market_sequence": item["sequence"],
+                "event": order_event(o["status"], o["filled_quantity"]),
+                "order": {
+                    "id": o["order_id"], "client_order_id": client_order_id, "market": symbol, "side": o["side"],
+                    "type": o["type"], "price": _text(price), "quantity": _text(quantity),
+                    "quote_amount": _text(quote_amount), "status": o["status"],
+                    "filled_quantity": _text(o["filled_quantity"]), "remaining": _text(o["remaining"]),
+                    "filled_notional": _text(o["filled_notional"]), "fees_paid": _text(o["fees_paid"]),
+                    "cancel_reason": o["cancel_reason"],
+                },
             })
-    if item["balance_users"]:
-        for user_id, balances in _balances(item["balance_users"], item["assets"]).items():
+        for seq, price, quantity, buy_id, sell_id, buyer, seller, aggressor, buyer_fee, seller_fee, ts in item["fills"]:
+            for user_id, order_id, side, fee, fee_asset_index in ((buyer, buy_id, "buy", buyer_fee, 0),
+                                                                  (seller, sell_id, "sell", seller_fee, 1)):
+                events[user_id].append({
+                    "type": "fill", "market": symbol, "market_sequence": seq,
+                    "fill": {"trade_id": f"{symbol}:{seq}", "order_id": order_id, "side": side, "price": _text(price),
+                             "quantity": _text(quantity), "fee": _text(fee),
+                             "fee_asset": symbol.split("-")[fee_asset_index],
+                             "liquidity": "taker" if aggressor == side else "maker", "ts": ts.isoformat()},
+                })
+        for user_id in item["balance_users"]:
+            balance_users[item["assets"]].add(user_id)
+    if balance_users:
+        users = sorted(set().union(*balance_users.values()))
+        assets = sorted({asset for pair in balance_users for asset in pair})
+        wanted = {(user_id, asset) for pair, ids in balance_users.items() for user_id in ids for asset in pair}
+        for user_id, balances in _balances(users, assets, wanted).items():
             events[user_id].append({"type": "balance", "balances": balances})
     return dict(events)

@@ -34,6 +34,7 @@ from exchange.trading.streams import redis_client
 log = logging.getLogger("exchange.marketdata")
 QUEUE_MAX = 20_000
 TICKER_EVERY = 1.0
+DRAIN_MAX = 200
 
 
 def market_group(symbol: str) -> str:
@@ -198,15 +199,24 @@ class Publisher:
         last_ticker: dict[str, float] = {}
         while True:
             try:
-                item = self.queue.get(timeout=0.25)
+                items = [self.queue.get(timeout=0.25)]
             except queue.Empty:
-                item = None
+                items = []
+            # Under load, send what has queued up together: one group_send per market and per
+            # user for many batches, instead of one per batch.
+            while items and len(items) < DRAIN_MAX:
+                try:
+                    items.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
             try:
                 layer = get_channel_layer()
-                if item is not None:
-                    self._send_batch(loop, layer, item)
-                    if item["trades"] or item["book"]:
-                        pending_tickers[item["symbol"]] = item["market_id"]
+                if items:
+                    self._send_markets(loop, layer, items)
+                    self._send_users(loop, layer, items)
+                    for item in items:
+                        if item["trades"] or item["book"]:
+                            pending_tickers[item["symbol"]] = item["market_id"]
                 now = time.monotonic()
                 for symbol, market_id in list(pending_tickers.items()):
                     if now - last_ticker.get(symbol, 0) >= TICKER_EVERY:
@@ -220,16 +230,23 @@ class Publisher:
                 except Exception:
                     log.debug("closing the publisher's connection failed", exc_info=True)
 
-    def _send_batch(self, loop, layer, item: dict) -> None:
-        symbol = item["symbol"]
-        if item["book"] or item["trades"] or item["status_changed"]:
-            message = {"type": "md.batch", "market": symbol, "sequence": item["sequence"], "book": item["book"],
-                       "trades": [{"type": "trade", "market": symbol, "trade_id": f"{symbol}:{t['sequence']}", **t}
-                                  for t in item["trades"]],
-                       "status": {"type": "status", "market": symbol, "sequence": item["sequence"],
-                                  "status": item["status"]} if item["status_changed"] else None}
-            loop.run_until_complete(layer.group_send(market_group(symbol), message))
-        self._send_user_events(loop, layer, item)
+    def _send_markets(self, loop, layer, items: list[dict]) -> None:
+        """Per market, the frames of these batches in order: book, trades, status. Every frame
+        has a ``sequence`` (a trade's is its own, the others their batch's), which is what the
+        consumer compares with its snapshot's."""
+        frames: dict[str, list[dict]] = {}
+        for item in items:
+            symbol = item["symbol"]
+            out = frames.setdefault(symbol, [])
+            if item["book"]:
+                out.append(item["book"])
+            out.extend({"type": "trade", "market": symbol, "trade_id": f"{symbol}:{t['sequence']}", **t}
+                       for t in item["trades"])
+            if item["status_changed"]:
+                out.append({"type": "status", "market": symbol, "sequence": item["sequence"], "status": item["status"]})
+        for symbol, out in frames.items():
+            if out:
+                loop.run_until_complete(layer.group_send(market_group(symbol), {"type": "md.batch", "frames": out}))
 
     def _send_ticker(self, loop, layer, symbol: str, market_id: int) -> None:
         from exchange.marketdata.messages import ticker_message
@@ -239,10 +256,10 @@ class Publisher:
         loop.run_until_complete(layer.group_send(market_group(symbol), {"type": "md.ticker",
                                                                         "ticker": ticker_message(ticker)}))
 
-    def _send_user_events(self, loop, layer, item: dict) -> None:
+    def _send_users(self, loop, layer, items: list[dict]) -> None:
         from exchange.marketdata.messages import user_events
 
-        events = user_events(item)
+        events = user_events(items)
         if not events:
             return
         pipe = redis_client().pipeline(transaction=False)
