@@ -138,8 +138,8 @@ SPECTACULAR_SETTINGS = {
 # API keys: the receive window for signed requests, and rate limits as (requests, seconds).
 EXCHANGE_API_RECV_WINDOW_MS = env.int("EXCHANGE_API_RECV_WINDOW_MS", default=5000)
 EXCHANGE_RATE_LIMITS = {
-    "ip": (env.int("EXCHANGE_RATE_LIMIT_IP_PER_MIN", default=1200), 60),
-    "account": (env.int("EXCHANGE_RATE_LIMIT_ACCOUNT_PER_MIN", default=600), 60),
+    "ip": (env.int("EXCHANGE_RATE_LIMIT_IP_PER_MIN", default=1200), env.int("EXCHANGE_RATE_LIMIT_WINDOW_S", default=60)),
+    "account": (env.int("EXCHANGE_RATE_LIMIT_ACCOUNT_PER_MIN", default=600), env.int("EXCHANGE_RATE_LIMIT_WINDOW_S", default=60)),
     "orders": (env.int("EXCHANGE_RATE_LIMIT_ORDERS", default=20), env.int("EXCHANGE_RATE_LIMIT_ORDERS_WINDOW_S", default=1)),
 }
 EXCHANGE_MAX_OPEN_ORDERS = env.int("EXCHANGE_MAX_OPEN_ORDERS", default=200)

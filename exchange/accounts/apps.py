@@ -14,6 +14,8 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
+        from exchange.accounts import events  # noqa: F401 - connects the auth signal receivers
+
         # Permissions exist only once each app's post_migrate has run, so the roles are synced
         # after every app's (it is idempotent and cheap); the last run sees every permission.
         post_migrate.connect(_sync_roles, dispatch_uid="accounts_sync_roles")

@@ -12,7 +12,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from exchange.accounts.models import ApiKey
+from exchange.accounts.events import security_event_record
+from exchange.accounts.models import ApiKey, SecurityEvent
 from exchange.accounts.services import api_key_create
 from exchange.errors import ExchangeError
 
@@ -39,6 +40,7 @@ def totp_setup_confirm(*, user: AbstractBaseUser, token: str) -> TOTPDevice:
     TOTPDevice.objects.filter(user=user, confirmed=True).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
+    security_event_record(user=user, kind=SecurityEvent.Kind.TWO_FACTOR_ENABLED)
     return device
 
 
@@ -55,7 +57,10 @@ def api_key_issue(*, user: AbstractBaseUser, otp_token: str | None, scopes: list
                   allowed_ips: list[str] | None = None) -> tuple[ApiKey, str]:
     """Create an API key for a user who proves their second factor; the secret is shown once."""
     require_otp(user=user, token=otp_token)
-    return api_key_create(user=user, scopes=scopes, label=label, allowed_ips=allowed_ips)
+    api_key, secret = api_key_create(user=user, scopes=scopes, label=label, allowed_ips=allowed_ips)
+    security_event_record(user=user, kind=SecurityEvent.Kind.API_KEY_CREATED, key=api_key.key[:8],
+                          scopes=api_key.scopes)
+    return api_key, secret
 
 
 def provisioning_qr_data_uri(device: TOTPDevice) -> str:

@@ -67,6 +67,7 @@ def security(request: HttpRequest) -> HttpResponse:
         "qr": sec.provisioning_qr_data_uri(pending) if pending else None,
         "secret": base64.b32encode(pending.bin_key).decode() if pending else None,
         "error": error,
+        "events": request.user.security_events.all()[:30],
     }
     return render(request, "accounts/security.html", context, status=400 if error else 200)
 
@@ -87,6 +88,9 @@ def api_keys(request: HttpRequest) -> HttpResponse:
                 if key is None:
                     raise ExchangeError("unknown_api_key", "no such key")
                 api_key_revoke(api_key=key)
+                from exchange.accounts.events import security_event_record
+
+                security_event_record(user=request.user, kind="api_key_revoked", request=request, key=key.key[:8])
             else:
                 ips = [ip.strip() for ip in request.POST.get("allowed_ips", "").split(",") if ip.strip()]
                 created = sec.api_key_issue(user=request.user, otp_token=request.POST.get("otp_token"),

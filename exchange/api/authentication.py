@@ -56,6 +56,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not api_key.user.is_active or Profile.objects.filter(user=api_key.user, status=UserStatus.FROZEN).exists():
             raise ApiKeyError("account_frozen", "this account is frozen", 403)
         self._refuse_replay(api_key.key, sent, window_ms)
+        self._note_new_ip(api_key, request)
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())
         request.api_key = api_key
         return api_key.user, api_key
@@ -69,6 +70,19 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise ApiKeyError("unavailable", "cannot verify the request right now", 503) from None
         if not fresh:
             raise ApiKeyError("replayed_request", "this signature was already used")
+
+    @staticmethod
+    def _note_new_ip(api_key: ApiKey, request) -> None:
+        """A security event the first time a key is used from an address (remembered in Redis)."""
+        ip = client_ip(request)
+        try:
+            new = redis_client().sadd(f"apikey-ips:{api_key.pk}", ip) == 1
+        except redis.RedisError:
+            return
+        if new:
+            from exchange.accounts.events import security_event_record
+
+            security_event_record(user=api_key.user, kind="api_key_new_ip", request=request, key=api_key.key[:8])
 
     def authenticate_header(self, request) -> str:
         return 'ApiKey realm="api"'

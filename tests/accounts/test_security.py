@@ -102,3 +102,21 @@ def test_pages_carry_a_strict_content_security_policy(client, path):
     assert "script-src 'self'" in policy
     assert "unsafe-inline" not in policy
     assert "frame-ancestors 'none'" in policy
+
+
+def test_security_events_are_recorded_and_shown_to_their_owner(client):
+    from exchange.accounts.models import SecurityEvent
+
+    user = user_create(username="pam", email="p@example.com", password=PASSWORD)
+    client.post(reverse("login"), {"username": "pam", "password": "nope-nope-nope"})
+    client.post(reverse("login"), {"username": "pam", "password": PASSWORD})
+    device = enable_2fa(client, user)
+    client.post(reverse("api_keys"), {"action": "create", "scopes": ["read"], "otp_token": code(device, 1)})
+    kinds = list(SecurityEvent.objects.filter(user=user).order_by("id").values_list("kind", flat=True))
+    assert kinds == ["login_failed", "login", "2fa_enabled", "api_key_created"]
+    page = client.get(reverse("security"))
+    assert b"Failed login" in page.content
+    assert b"API key created" in page.content
+    other = user_create(username="quinn", email="q@example.com", password=PASSWORD)
+    client.force_login(other)
+    assert b"Failed login" not in client.get(reverse("security")).content

@@ -105,3 +105,14 @@ def test_frozen_account(market, make_user, signed):
     api = signed(user)
     user_set_status(user=user, status=UserStatus.FROZEN)
     assert error(api.call("GET", "/api/v1/balances")) == (403, "account_frozen")
+
+
+def test_first_use_from_a_new_address_is_a_security_event(market, make_user, signed):
+    from exchange.accounts.models import SecurityEvent
+
+    user = make_user(USD="1000")
+    api = signed(user)
+    assert api.call("GET", "/api/v1/balances").status_code == 200
+    assert api.call("GET", "/api/v1/balances").status_code == 200
+    events = SecurityEvent.objects.filter(user=user, kind="api_key_new_ip")
+    assert [e.ip for e in events] == ["127.0.0.1"]

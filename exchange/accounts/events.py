@@ -1,0 +1,32 @@
+"""Recording security events: logins and failures (from Django's auth signals), two-factor
+changes, API keys created, revoked and used from a new address."""
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from exchange.accounts.models import SecurityEvent
+
+
+def security_event_record(*, user: AbstractBaseUser, kind: str, request=None, **detail) -> SecurityEvent:
+    ip = request.META.get("REMOTE_ADDR") if request is not None else None
+    agent = request.META.get("HTTP_USER_AGENT", "")[:255] if request is not None else ""
+    return SecurityEvent.objects.create(user=user, kind=kind, ip=ip or None, user_agent=agent, detail=detail)
+
+
+@receiver(user_logged_in, dispatch_uid="security_login")
+def _logged_in(sender, request, user, **kwargs) -> None:
+    security_event_record(user=user, kind=SecurityEvent.Kind.LOGIN, request=request)
+
+
+@receiver(user_logged_out, dispatch_uid="security_logout")
+def _logged_out(sender, request, user, **kwargs) -> None:
+    if user is not None:
+        security_event_record(user=user, kind=SecurityEvent.Kind.LOGOUT, request=request)
+
+
+@receiver(user_login_failed, dispatch_uid="security_login_failed")
+def _login_failed(sender, credentials, request=None, **kwargs) -> None:
+    user = get_user_model().objects.filter(username=credentials.get("username", "")).first()
+    if user is not None:
+        security_event_record(user=user, kind=SecurityEvent.Kind.LOGIN_FAILED, request=request)
