@@ -126,9 +126,10 @@ def trade_list(*, market: Market, limit: int = 100, before: int | None = None) -
 
 def candle_list(*, market: Market, interval: str, start: datetime | None = None, end: datetime | None = None,
                 limit: int = 500, now: datetime | None = None) -> list[dict]:
-    """Candles from ``start`` to ``end`` (bucket open times, inclusive), at most ``limit``, oldest
-    first. Buckets without trades are filled with a flat candle at the previous close and zero
-    volume; buckets before the market's first trade are left out."""
+    """Candles from ``start`` to ``end`` (bucket open times, inclusive; ``end`` defaults to now,
+    ``start`` to ``limit`` buckets before ``end``), at most ``limit``, oldest first. Buckets
+    without trades are filled with a flat candle at the previous close and zero volume; buckets
+    before the market's first trade are left out."""
     if interval not in INTERVALS:
         raise ExchangeError("invalid_interval", f"interval must be one of {', '.join(INTERVALS)}")
     step = timedelta(seconds=INTERVALS[interval])
@@ -137,7 +138,7 @@ def candle_list(*, market: Market, interval: str, start: datetime | None = None,
     now = now or timezone.now()
     if end is None:
         end = now if start is None else start + step * (limit - 1)
-    end = bucket_start(end, INTERVALS[interval])
+    end = bucket_start(min(end, now), INTERVALS[interval])  # never candles from the future
     start = end - step * (limit - 1) if start is None else bucket_start(start, INTERVALS[interval])
     if start > end:
         return []
