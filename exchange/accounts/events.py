@@ -9,9 +9,16 @@ from exchange.accounts.models import SecurityEvent
 
 
 def security_event_record(*, user: AbstractBaseUser, kind: str, request=None, **detail) -> SecurityEvent:
+    """Record the event for its owner to see, and in the venue's append-only audit log."""
+    from exchange.audit.models import AuditSource
+    from exchange.audit.services import audit_record
+
     ip = request.META.get("REMOTE_ADDR") if request is not None else None
     agent = request.META.get("HTTP_USER_AGENT", "")[:255] if request is not None else ""
-    return SecurityEvent.objects.create(user=user, kind=kind, ip=ip or None, user_agent=agent, detail=detail)
+    event = SecurityEvent.objects.create(user=user, kind=kind, ip=ip or None, user_agent=agent, detail=detail)
+    audit_record(actor=user, ip=ip, action=f"security.{kind}", object_type="user", object_id=user.pk,
+                 after={"user_agent": agent, **detail}, source=AuditSource.SYSTEM)
+    return event
 
 
 @receiver(user_logged_in, dispatch_uid="security_login")

@@ -112,8 +112,12 @@ def test_security_events_are_recorded_and_shown_to_their_owner(client):
     client.post(reverse("login"), {"username": "pam", "password": PASSWORD})
     device = enable_2fa(client, user)
     client.post(reverse("api_keys"), {"action": "create", "scopes": ["read"], "otp_token": code(device, 1)})
+    from exchange.audit.models import AuditEntry
+
     kinds = list(SecurityEvent.objects.filter(user=user).order_by("id").values_list("kind", flat=True))
     assert kinds == ["login_failed", "login", "2fa_enabled", "api_key_created"]
+    audited = AuditEntry.objects.filter(action__startswith="security.", object_id=str(user.pk)).order_by("id")
+    assert [a.action for a in audited] == [f"security.{k}" for k in kinds]
     page = client.get(reverse("security"))
     assert b"Failed login" in page.content
     assert b"API key created" in page.content
