@@ -35,8 +35,7 @@ def iso(ts: float) -> str:
 
 def fmt_qty(value: Decimal) -> str:
     """A decimal as people write it: no exponent, no trailing zeros."""
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(), "f")
 
 
 @dataclass

@@ -123,12 +123,6 @@ class Book:
     def best_ask(self) -> Decimal | None:
         return self._ask_prices[0] if self._ask_prices else None
 
-    def mid(self) -> Decimal | None:
-        bid, ask = self.best_bid(), self.best_ask()
-        if bid is None or ask is None:
-            return bid if ask is None else ask
-        return (bid + ask) / 2
-
     def depth(self, side: str, levels: int) -> list[tuple[Decimal, Decimal]]:
         """[(price, quantity), ...] best first, at most `levels` levels."""
         book, prices = self._side(side)

@@ -65,8 +65,6 @@ class _Cycle:
 class OppositeSideDetector(Detector):
     """Base of `SpoofingDetector` and `LayeringDetector`; subclasses choose the X orders."""
 
-    noun = "order"
-
     def __init__(self, params=None, *, state=None):
         super().__init__(params, state=state)
         self._pending: dict[tuple, _Pending] = {}
