@@ -142,7 +142,7 @@ class OppositeSideDetector(Detector):
                 continue
             x_orders = [
                 record
-                for acct in state.accounts_of(owner)
+                for acct in sorted(state.accounts_of(owner), key=str)
                 for record in state.live_orders(market, acct, x_side).values()
                 if record.order_id not in self._used
             ]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from surveillance.simulation import episodes as ep
 from surveillance.simulation.engine import BUY, SELL
+from surveillance.simulation.scoring import HARD_NEGATIVE_ROLES
 from surveillance.simulation.world import (
     DAY,
     Account,
@@ -31,9 +32,6 @@ from surveillance.simulation.world import (
     self_matcher,
     twap,
 )
-
-# Roles whose alerts are false alerts on a hard negative.
-HARD_NEGATIVE_ROLES = ("market_maker", "execution_algo", "closing_fund", "self_matcher")
 
 
 @dataclass

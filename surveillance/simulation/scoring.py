@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from surveillance.detectors.base import TYPOLOGIES
 from surveillance.detectors.book_state import parse_ts
 
+# Roles of the honest look-alikes: any alert naming one of them is a false alert on a hard negative.
 HARD_NEGATIVE_ROLES = ("market_maker", "execution_algo", "closing_fund", "self_matcher")
 
 
