@@ -119,8 +119,10 @@ class Posting(models.Model):
     """
 
     entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="postings", db_constraint=False)
-    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="postings", db_constraint=False)
-    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, db_constraint=False)
+    # (account, asset) below serves lookups by account; by asset alone nothing needs an index.
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="postings", db_constraint=False,
+                                db_index=False)
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, db_constraint=False, db_index=False)
     bucket = models.CharField(max_length=9, choices=Bucket.choices)
     amount = _amount_field()
     hold = models.CharField(max_length=64, null=True, blank=True, help_text="The hold this posting moves, e.g. order:42.")

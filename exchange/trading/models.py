@@ -31,8 +31,10 @@ class Order(models.Model):
     """A user's order. Its id is the engine's order id, and ``account`` in the engine is the
     user id, so self-trade prevention works per user."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
-    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="orders")
+    # No single-column indexes on these: (user, status) and (market, status) below serve the
+    # lookups, and every index is rewritten on each matcher status update of the order.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders", db_index=False)
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="orders", db_index=False)
     side = models.CharField(max_length=4, choices=[("buy", "Buy"), ("sell", "Sell")])
     order_type = models.CharField(max_length=12)
     time_in_force = models.CharField(max_length=3, default="gtc")
@@ -48,7 +50,7 @@ class Order(models.Model):
     filled_quantity = _amount_field(default=0)
     filled_notional = _amount_field(default=0)
     fees_paid = _amount_field(default=0)
-    hold_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    hold_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+", db_index=False)
     hold_amount = _amount_field(help_text="Held when placed.")
     hold_remaining = _amount_field(help_text="Still held: released on cancel, consumed by fills.")
     status = models.CharField(max_length=10, choices=OrderStatus.choices, default=OrderStatus.PENDING)
@@ -58,7 +60,7 @@ class Order(models.Model):
     # Market sequence at which the order last took its place in the queue (its time priority).
     priority = models.BigIntegerField(null=True, blank=True)
     is_waiting_stop = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -129,7 +131,8 @@ class Fill(models.Model):
     rather than by per-row foreign-key triggers (see ``ledger.Posting``).
     """
 
-    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="fills", db_constraint=False)
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="fills", db_constraint=False,
+                               db_index=False)  # the (market, sequence) unique index serves it
     sequence = models.BigIntegerField()
     price = _amount_field()
     quantity = _amount_field()
@@ -156,7 +159,8 @@ class JournalEvent(models.Model):
     breaks every hash after it, which ``verify_journal`` detects.
     """
 
-    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="journal", db_constraint=False)
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="journal", db_constraint=False,
+                               db_index=False)  # the (market, sequence) unique index serves it
     sequence = models.BigIntegerField()
     event_type = models.CharField(max_length=24)
     payload = models.JSONField()
