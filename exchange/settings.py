@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "exchange.audit",
     "exchange.console",
     "exchange.api",
+    "surveillance",
+    "exchange.web",
 ]
 
 MIDDLEWARE = [

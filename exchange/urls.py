@@ -3,17 +3,19 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from exchange.accounts import views as account_views
 from exchange.console.metrics import metrics_view
+from exchange.web import views as web_views
 
 urlpatterns = [
-    path("", account_views.home, name="home"),
+    path("", web_views.markets, name="home"),
     path("accounts/", include("exchange.accounts.urls")),
     path("admin/", admin.site.urls),
     path("console/", include("exchange.console.urls")),
+    path("surveillance/", include("surveillance.urls")),
     path("metrics", metrics_view, name="metrics"),
     path("api/v1/", include("exchange.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's script as a file, so the page runs under our CSP.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("exchange.web.urls")),
 ]

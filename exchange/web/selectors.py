@@ -1,0 +1,43 @@
+"""Reads for the trader pages (the live parts are loaded by the browser from /api/v1/)."""
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.sessions.models import Session
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from exchange.ledger.models import Withdrawal
+from exchange.markets.models import Market
+
+
+def market_list_for_pages() -> QuerySet[Market]:
+    return Market.objects.select_related("base", "quote").order_by("symbol")
+
+
+def market_rules(market: Market) -> dict:
+    """The rules the order form checks before it sends (the server checks them again)."""
+    def text(value):
+        return None if value is None else format(value.normalize(), "f")
+
+    return {
+        "symbol": market.symbol, "base": market.base.symbol, "quote": market.quote.symbol,
+        "status": market.status, "tick_size": text(market.tick_size), "lot_size": text(market.lot_size),
+        "min_notional": text(market.min_notional), "min_quantity": text(market.min_quantity),
+        "max_quantity": text(market.max_quantity), "maker_fee": text(market.maker_fee),
+        "taker_fee": text(market.taker_fee), "last_price": text(market.last_price),
+        "price_band_pct": text(market.price_band_pct),
+    }
+
+
+def withdrawal_list(*, user: AbstractBaseUser) -> QuerySet[Withdrawal]:
+    return Withdrawal.objects.filter(user=user).select_related("asset").order_by("-created_at")
+
+
+def session_list(*, user: AbstractBaseUser) -> list[dict]:
+    """The user's unexpired sessions (database sessions; a scan is fine at a retail venue's scale
+    because only unexpired rows are decoded)."""
+    out = []
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).order_by("-expire_date"):
+        data = session.get_decoded()
+        if str(data.get("_auth_user_id")) == str(user.pk):
+            out.append({"key": session.session_key, "expires": session.expire_date,
+                        "user_agent": data.get("web_user_agent", ""), "ip": data.get("web_ip", "")})
+    return out
