@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "exchange.console",
     "exchange.api",
     "surveillance",
+    "surveillance",
     "exchange.web",
 ]
 
