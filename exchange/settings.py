@@ -47,7 +47,6 @@ INSTALLED_APPS = [
     "exchange.console",
     "exchange.api",
     "surveillance",
-    "surveillance",
     "exchange.web",
 ]
 

@@ -12,7 +12,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("console/", include("exchange.console.urls")),
     path("surveillance/", include("surveillance.urls")),
-    path("surveillance/", include("surveillance.urls")),
     path("metrics", metrics_view, name="metrics"),
     path("api/v1/", include("exchange.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
