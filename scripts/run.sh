@@ -10,4 +10,11 @@ cat <<MSG
   Django admin: http://127.0.0.1:${PORT:-8000}/admin/   Ctrl-C stops everything.
 
 MSG
-exec honcho start -f Procfile --port "${PORT:-8000}"
+PROCFILE=Procfile
+case "${EXCHANGE_DEMO_MODE:-false}" in
+  true|True|1|yes|on)
+    # Demo mode: demo market makers and takers keep the book, tape and chart moving.
+    mkdir -p var && { cat Procfile; echo "bots: python manage.py run_demo_bots"; } > var/Procfile.demo
+    PROCFILE=var/Procfile.demo ;;
+esac
+exec honcho start -f "$PROCFILE" --port "${PORT:-8000}"
