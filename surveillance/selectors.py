@@ -31,6 +31,13 @@ def journal_event(row: JournalEvent, symbol: str) -> dict:
     return {"seq": row.sequence, "ts": ts, "market": symbol, "type": row.event_type, **row.payload}
 
 
+def _owner_label(account, owner):
+    """A label compliance chose, kept apart from account ids (a label "12" is not account 12)."""
+    if owner == account or not str(owner).isdigit():
+        return owner
+    return f"owner {owner}"
+
+
 class EventStream:
     """Turns journal rows into DESIGN 6.5 events, announcing each account's owner before its first use.
 
@@ -51,7 +58,7 @@ class EventStream:
                 self.seen.add(account)
                 owner = self.owners.get(account, account)
                 out.append({"seq": event["seq"], "ts": event["ts"], "market": symbol, "type": "account",
-                            "account": account, "owner": owner if owner == account else f"owner:{owner}"})
+                            "account": account, "owner": _owner_label(account, owner)})
         out.append(event)
         return out
 
