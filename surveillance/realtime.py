@@ -14,6 +14,7 @@ import time
 from datetime import timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from exchange.trading.models import JournalEvent
 from surveillance import selectors, services
@@ -25,6 +26,10 @@ log = logging.getLogger("surveillance.realtime")
 
 WARMUP = timedelta(hours=1)
 BATCH = 2000
+# In a quiet market, a pattern that completes when a deadline passes (a spoof not cancelled in
+# time) would wait for the next event; a clock event moves the detectors' time on. It lags the
+# wall clock so that no committed event can carry an earlier time than a clock already fed.
+CLOCK_LAG = timedelta(seconds=2)
 
 
 class MarketFollower:
@@ -36,9 +41,11 @@ class MarketFollower:
         self.stream = selectors.EventStream(owners)
         position, _ = ConsumerPosition.objects.get_or_create(market=market)
         self.position = position.last_sequence
+        self.clock = None
         self.warmed = self._warm(warmup)
 
     def _feed(self, row: JournalEvent) -> list:
+        self.clock = row.created_at
         alerts = []
         for event in self.stream.events(row, self.market):
             alerts += self.suite.feed(event)
@@ -60,21 +67,35 @@ class MarketFollower:
     def step(self, limit: int = BATCH) -> tuple[int, int]:
         """Process the next committed events; returns (events processed, alerts stored)."""
         rows = list(selectors.journal_rows(market=self.market, after=self.position, limit=limit))
-        if not rows:
-            return 0, 0
         raised = []
         for row in rows:
             raised += [(alert, row.sequence) for alert in self._feed(row)]
+        if not rows:
+            raised = [(alert, self.position) for alert in self._tick()]
+            if not raised:
+                return 0, 0
         stored = 0
         with transaction.atomic():
             for alert, sequence in raised:
                 if services.alert_raise(alert=alert, sequence=sequence) is not None:
                     stored += 1
-            ConsumerPosition.objects.update_or_create(market=self.market, defaults={"last_sequence": rows[-1].sequence})
-        self.position = rows[-1].sequence
+            if rows:
+                ConsumerPosition.objects.update_or_create(market=self.market,
+                                                          defaults={"last_sequence": rows[-1].sequence})
+        if rows:
+            self.position = rows[-1].sequence
         for alert, _ in raised:
             log.info("surveillance alert %s %s %s: %s", alert.typology, alert.market, alert.accounts, alert.reason)
         return len(rows), stored
+
+    def _tick(self) -> list:
+        """Move the detectors' clock to a little before now when the market is quiet."""
+        now = timezone.now() - CLOCK_LAG
+        if self.clock is None or now - self.clock < timedelta(seconds=1):
+            return []
+        self.clock = now
+        ts = now.isoformat().replace("+00:00", "Z")
+        return self.suite.feed({"seq": self.position, "ts": ts, "market": self.market, "type": "clock"})
 
 
 class Consumer:
