@@ -72,7 +72,7 @@ def price_chart(*, samples: list[dict], accounts: list, start: datetime, end: da
     for s in samples:
         if s["type"] == "trade" and s["price"]:
             mine = str(s["payload"].get("buyer")) in keys or str(s["payload"].get("seller")) in keys
-            out.append(f'<circle class="trade{" mine" if mine else ""}" cx="{x(s["ts"]):.1f}" cy="{y(_num(s["price"])):.1f}" '
+            out.append(f'<circle class="fill-dot{" mine" if mine else ""}" cx="{x(s["ts"]):.1f}" cy="{y(_num(s["price"])):.1f}" '
                        f'r="{4 if mine else 2.5}"><title>#{s["seq"]} trade {escape(str(s["payload"].get("quantity")))} @ '
                        f'{escape(str(s["price"]))}</title></circle>')
     known: dict = {}

@@ -191,7 +191,7 @@ def alert_evidence(alert: Alert) -> list[dict]:
     since, until = alert_window(alert, before=3600, after=3600)
     rows = JournalEvent.objects.filter(market__symbol=alert.market, created_at__gte=since, created_at__lte=until).filter(
         Q(payload__order_id__in=order_ids) | Q(payload__trade_id__in=trade_ids)).order_by("sequence")
-    return [journal_event(row, alert.market) for row in rows[:2000]]
+    return [{**journal_event(row, alert.market), "at": row.created_at} for row in rows[:2000]]
 
 
 def replay(*, market: str, upto: int, until: datetime | None = None, sample_from: datetime | None = None,

@@ -56,10 +56,10 @@ def test_compliance_and_superusers_see_every_page(alert, reviewer_client, superu
 def test_the_alert_page_explains_shows_evidence_chart_and_replays_the_book(alert, reviewer_client):
     page = reviewer_client.get(f"/surveillance/alerts/{alert.pk}/").content.decode()
     assert alert.reason in page
-    assert page.count('class="ev trade"') == 3  # the three wash trades, with times and sizes
-    assert page.count('class="ev order_accepted"') == 6
+    assert page.count('class="ev ev-trade"') == 3  # the three wash trades, with times and sizes
+    assert page.count('class="ev ev-order_accepted"') == 6
     assert "<svg" in page
-    assert 'class="trade mine"' in page
+    assert 'class="fill-dot mine"' in page
     assert 'class="order sell accepted"' in page
     assert "Book replay at sequence" in page
     # CSP: no inline script or style anywhere.
@@ -160,7 +160,7 @@ def test_cases_group_alerts_close_them_and_give_a_report(alert, reviewer, review
 
     report = reviewer_client.get(f"/surveillance/cases/{case.pk}/report").content.decode()
     for text in ("Desk 7 washing", "True positive", "Wash trades between accounts of one owner.", alert.reason,
-                 "alice", "bob", "desk-7", "asked the desk for an explanation", 'class="ev trade"'):
+                 "alice", "bob", "desk-7", "asked the desk for an explanation", 'class="ev ev-trade"'):
         assert text in report, text
     rows = list(csv.reader(io.StringIO(b"".join(reviewer_client.get("/surveillance/cases.csv").streaming_content).decode())))
     assert rows[1][:4] == [str(case.pk), "Desk 7 washing", "closed", "true_positive"]
