@@ -64,6 +64,11 @@ export class MarketStream {
   }
 
   handle(message) {
+    this.dispatch(message);
+    this.h.onStats?.(this.stats);
+  }
+
+  dispatch(message) {
     switch (message.type) {
       case "snapshot":
         this.queue = [];
@@ -74,6 +79,7 @@ export class MarketStream {
         this.h.onResync(); // trades, candles and ticker may have moved while we were away
         break;
       case "book":
+        this.stats.messages = (this.stats.messages || 0) + 1;
         if (this.repairing) this.queue.push(message);
         else this.onBookMessage(message);
         break;
@@ -128,6 +134,7 @@ export class MarketStream {
       this.socket.restart(); // the REST calls failed too: start over from a socket snapshot
     } finally {
       this.repairing = false;
+      this.h.onStats?.(this.stats);
     }
   }
 

@@ -119,6 +119,7 @@ new MarketStream(symbol, {
   onTicker: setTicker,
   onStatus: setStatus,
   onState: (s) => conn.set("market", s),
+  onStats: (stats) => { root.dataset.gaps = String(stats.gaps); root.dataset.resnapshots = String(stats.resnapshots); },
   onResync: () => {
     clearTimeout(resyncTimer);
     resyncTimer = setTimeout(() => {

@@ -77,7 +77,7 @@ def browser_user(settings, make_user):
 def open_page(browser, errors):
     contexts = []
 
-    def open_(base_url: str, *, username: str | None = None, path: str = "/", viewport=(1440, 900)):
+    def open_(base_url: str, *, username: str | None = None, path: str = "/", viewport=(1440, 900), setup=None):
         context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
         context.set_default_timeout(20_000)
         contexts.append(context)
@@ -89,6 +89,8 @@ def open_page(browser, errors):
             page.fill("#id_password", PASSWORD)
             page.click("main button[type=submit]")
             page.wait_for_url(lambda url: "/accounts/login/" not in url)
+        if setup:
+            setup(page)
         page.goto(base_url + path)
         return page
 

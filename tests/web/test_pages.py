@@ -29,8 +29,10 @@ def test_trading_page_carries_the_market_rules_and_no_inline_script_or_style(cli
     response = client.get(reverse("web:trade", args=["BTC-USD"]))
     assert response.status_code == 200
     html = response.content.decode()
-    assert '"tick_size": "0.01"' in html and '"lot_size": "0.0001"' in html
-    assert "style=" not in html and "<style" not in html
+    assert '"tick_size": "0.01"' in html
+    assert '"lot_size": "0.0001"' in html
+    assert "style=" not in html
+    assert "<style" not in html
     scripts = re.findall(r"<script([^>]*)>", html)
     assert all('type="application/json"' in s or "src=" in s for s in scripts), scripts
     assert "Log in" in html  # anonymous: no order form, an invitation instead
@@ -52,14 +54,16 @@ def test_signed_in_trader_gets_the_order_form_with_labelled_inputs(client, trade
 def test_private_pages_need_a_login(client, market):
     for name in ("web:wallet", "web:account", "web:ledger_csv"):
         response = client.get(reverse(name))
-        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+        assert response.status_code == 302
+        assert "/accounts/login/" in response["Location"]
 
 
 def test_wallet_shows_balances_and_ledger_and_exports_csv(client, trader):
     response = client.get(reverse("web:wallet"))
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'data-asset="USD"' in html and "1000" in html
+    assert 'data-asset="USD"' in html
+    assert "1000" in html
     csv_response = client.get(reverse("web:ledger_csv"))
     body = b"".join(csv_response.streaming_content).decode()
     assert csv_response["Content-Type"] == "text/csv"
@@ -78,7 +82,8 @@ def test_ledger_pages(client, trader, settings):
     first = client.get(reverse("web:wallet")).content.decode()
     assert "Older →" in first
     second = client.get(reverse("web:wallet") + "?page=2").content.decode()
-    assert "← Newer" in second and "Older →" not in second
+    assert "← Newer" in second
+    assert "Older →" not in second
 
 
 def test_faucet_only_in_demo_mode(client, trader, settings):
@@ -93,7 +98,8 @@ def test_faucet_only_in_demo_mode(client, trader, settings):
 
     assert {b.asset.symbol: b.available for b in balance_list(user=trader)}["BTC"] == 1.5
     too_much = client.post(reverse("web:wallet"), {"action": "faucet", "faucet-asset": "BTC", "faucet-amount": "50"})
-    assert too_much.status_code == 400 and b"at most" in too_much.content
+    assert too_much.status_code == 400
+    assert b"at most" in too_much.content
 
 
 def test_withdrawal_needs_two_factor_and_stays_pending(client, trader):
@@ -136,8 +142,10 @@ def test_password_reset_by_email(client, make_user):
     form_page = client.get(link, follow=True)
     assert b"Choose a new password" in form_page.content
     bad = client.post(form_page.redirect_chain[-1][0], {"new_password1": "short", "new_password2": "short"})
-    assert bad.status_code == 200 and b"errors" in bad.content  # the form's errors, next to the field
-    good = client.post(form_page.redirect_chain[-1][0], {"new_password1": "Another-horse-42x", "new_password2": "Another-horse-42x"})
+    assert bad.status_code == 200
+    assert b"errors" in bad.content
+    new = "Another-horse-42x"
+    good = client.post(form_page.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
     assert good.status_code == 302
     assert client.login(username="rita", password="Another-horse-42x")
 
@@ -145,16 +153,19 @@ def test_password_reset_by_email(client, make_user):
 def test_login_form_errors_and_reset_link(client, make_user):
     make_user("sam")
     response = client.post(reverse("login"), {"username": "sam", "password": "wrong"})
-    assert response.status_code == 200 and b"errors" in response.content
+    assert response.status_code == 200
+    assert b"errors" in response.content
     assert reverse("web:password_reset").encode() in client.get(reverse("login")).content
     assert client.login(username="sam", password=PASSWORD)
 
 
 def test_static_files_are_served_with_the_right_types(client):
     js = client.get("/static/web/trade.js")
-    assert js.status_code == 200 and js["Content-Type"] == "text/javascript"
+    assert js.status_code == 200
+    assert js["Content-Type"] == "text/javascript"
     vendor = client.get("/static/vendor/lightweight-charts/lightweight-charts.standalone.production.mjs")
-    assert vendor.status_code == 200 and vendor["Content-Type"] == "text/javascript"
+    assert vendor.status_code == 200
+    assert vendor["Content-Type"] == "text/javascript"
     assert client.get("/static/css/site.css")["Content-Type"].startswith("text/css")
     assert client.get("/static/../exchange/settings.py").status_code == 404
     assert client.get("/static/web/nope.js").status_code == 404
