@@ -68,12 +68,13 @@ def test_a_wash_trade_through_the_matcher_reaches_the_queue_once(market, make_us
         services.owner_set(actor=reviewer, user=user, owner="desk-7")
     start_matcher("BTC-USD")
     consumer = start_surveillance()
+    wait(lambda: ConsumerPosition.objects.filter(market="BTC-USD").exists(), timeout=30, message="surveillance to start")
 
     orders = []
     for _ in range(3):
         orders += cross(alice, bob, wait)
     done = time.monotonic()
-    alert = wait(lambda: Alert.objects.filter(typology="wash_trading").first(), timeout=15, message="the alert")
+    alert = wait(lambda: Alert.objects.filter(typology="wash_trading").first(), timeout=30, message="the alert")
     latency = time.monotonic() - done
     assert latency < 5, latency
     assert alert.accounts == sorted([alice.pk, bob.pk])
