@@ -138,3 +138,18 @@ def test_run_surveillance_once_and_backtest_command(market, tape, desk, write_jo
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [line["typology"] for line in lines] == ["wash_trading"]
     assert set(lines[0]) == {"typology", "market", "accounts", "start", "end", "score", "evidence", "reason"}
+
+
+def test_a_quiet_market_still_moves_the_detectors_clock(market, tape, desk, write_journal):
+    """Patterns settled by a deadline (a spoof not pulled in time) must not wait for the next event."""
+    import time as wall
+
+    alice, bob = desk
+    wash(tape, alice, bob, start=0, n=1)
+    write_journal(tape.events)
+    consumer = Consumer(["BTC-USD"])
+    drain(consumer)
+    consumer.step()  # nothing new: a clock event a little behind the wall clock
+    now = consumer.followers["BTC-USD"].suite.state.now
+    assert wall.time() - 10 < now < wall.time()
+    assert ConsumerPosition.objects.get(market="BTC-USD").last_sequence == 3
