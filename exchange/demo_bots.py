@@ -24,7 +24,7 @@ from exchange.trading.services import order_cancel_all, order_place
 log = logging.getLogger("exchange.demo_bots")
 TAKER = "taker-bot"
 LEVELS = 6
-REQUOTE_EVERY = 5  # steps between full re-quotes of the maker's ladder
+REQUOTE_EVERY = 3  # steps between full re-quotes of the maker's ladder
 TOP_UP = {"USD": ("200000", "1000000"), "BTC": ("5", "20"), "ETH": ("50", "200")}  # below, credit
 
 
@@ -96,7 +96,7 @@ class DemoBots:
             self._top_up(self.taker)
         # Random walk of the mid, pulled back towards where it started.
         drift = (bot.anchor - bot.mid) / bot.anchor * Decimal("0.05")
-        shock = Decimal(str(self.rng.gauss(0, 0.0015)))
+        shock = Decimal(str(self.rng.gauss(0, 0.0004)))
         bot.mid = bot.mid * (1 + drift + shock)
         sent = 0
         if bot.steps % REQUOTE_EVERY == 0:

@@ -194,9 +194,15 @@ async function loadPrivate() {
 }
 
 let fillsTimer = null;
+function refreshBalances() {
+  api("balances").then((list) => { for (const b of list) balances.set(b.asset, b); renderBalances(); }).catch(() => {});
+}
+
 if (authenticated) {
   form = new OrderForm(document.getElementById("order-form"), rules, {
-    onPlaced: (order) => upsertOrder(order),
+    // The hold is taken when the order is accepted, before the matcher sees it: no stream message
+    // tells of it, so read the balances again.
+    onPlaced: (order) => { upsertOrder(order); refreshBalances(); },
   });
   new UserStream({
     onOrder: (o) => upsertOrder(o),

@@ -40,6 +40,7 @@ def test_two_traders_see_each_other_live(market, browser_user, start_matcher, st
     # A sells; B sees the level appear in the ladder without reloading.
     place(seller, "sell", "30000.00", "0.0100")
     expect(seller.locator("#open-orders tr")).to_have_count(1)
+    expect(seller.locator("#available")).to_have_text("0.99 BTC")  # the order's hold
     ask = buyer.locator('#asks tr[data-price="30000"]')
     expect(ask).to_have_attribute("data-quantity", "0.01")
 
