@@ -22,7 +22,8 @@ def market_rules(market: Market) -> dict:
         "status": market.status, "tick_size": text(market.tick_size), "lot_size": text(market.lot_size),
         "min_notional": text(market.min_notional), "min_quantity": text(market.min_quantity),
         "max_quantity": text(market.max_quantity), "maker_fee": text(market.maker_fee),
-        "taker_fee": text(market.taker_fee), "last_price": text(market.last_price),
+        "taker_fee": text(market.taker_fee), "maker_fee_pct": text(market.maker_fee * 100),
+        "taker_fee_pct": text(market.taker_fee * 100), "last_price": text(market.last_price),
         "price_band_pct": text(market.price_band_pct),
     }
 
