@@ -15,20 +15,32 @@ import pytest
 
 from tests.conftest import PASSWORD, database_url
 
-# Playwright's sync API keeps an event loop in this thread; our DB calls here are plain sync code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = os.environ.get("EXCHANGE_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
 NETWORK = re.compile(r"^(Failed to load resource|WebSocket connection to)")
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture(autouse=True, scope="module")
+def _sync_db_calls_beside_playwright():
+    """Playwright's sync API keeps an event loop in this thread, which makes Django refuse the
+    tests' own (plain, synchronous) database calls; allow them for these modules only."""
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if before is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
+
+
+@pytest.fixture(scope="module")
+def browser(_sync_db_calls_beside_playwright):
+    # Module scope: Playwright's event loop must be gone before the next suite's tests run.
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])

@@ -5,9 +5,10 @@ import json
 import re
 
 import pytest
-from playwright.sync_api import expect
 
 from tests.e2e.conftest import axe_check, restart_web, screenshot
+
+expect = pytest.importorskip("playwright.sync_api").expect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 TRADE = "/trade/BTC-USD/"
