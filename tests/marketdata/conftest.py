@@ -13,6 +13,20 @@ ROOT = Path(__file__).resolve().parents[2]
 HEADERS = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
 
 
+@pytest.fixture(autouse=True)
+def channel_layer_read_timeout(request):
+    """The channel layer as it must be configured (see the note to the settings owner): redis-py 8
+    gives every socket a 5 s read timeout, the same as channels_redis's 5 s BZPOPMIN, so a consumer
+    with nothing to receive for 5 s on a busy event loop dies of ``TimeoutError``. A longer socket
+    timeout lets the blocking pop return first."""
+    if "redis_url" not in request.fixturenames:
+        return
+    url = request.getfixturevalue("redis_url")
+    settings = request.getfixturevalue("settings")
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                           "CONFIG": {"hosts": [{"address": url, "socket_timeout": 30}]}}}
+
+
 def load_example():
     spec = importlib.util.spec_from_file_location("market_data_client", ROOT / "examples" / "market_data_client.py")
     module = importlib.util.module_from_spec(spec)
