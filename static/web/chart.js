@@ -17,7 +17,7 @@ export class CandleChart {
       layout: { background: { type: ColorType.Solid, color: "#161a1e" }, textColor: "#848e9c", fontSize: 11, attributionLogo: false },  // the logo injects a <style> (CSP); the page links TradingView instead
       grid: { vertLines: { color: "#1f242a" }, horzLines: { color: "#1f242a" } },
       rightPriceScale: { borderColor: "#2b3139" },
-      timeScale: { borderColor: "#2b3139", timeVisible: true, secondsVisible: false },
+      timeScale: { borderColor: "#2b3139", timeVisible: true, secondsVisible: false, maxBarSpacing: 16 },
       crosshair: { mode: 0 },
     });
     this.candles = this.chart.addSeries(CandlestickSeries, {
@@ -39,6 +39,9 @@ export class CandleChart {
     this.candles.setData(candles.map(({ volume, ...c }) => c));
     this.volume.setData(candles.map((c) => this.volumeBar(c)));
     this.last = candles.length ? { ...candles[candles.length - 1] } : null;
+    // A young market has few candles: spread them over the width rather than bunch them right.
+    if (candles.length && candles.length < 60) this.chart.timeScale().fitContent();
+    else this.chart.timeScale().scrollToRealTime();
     this.publish();
   }
 

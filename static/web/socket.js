@@ -1,4 +1,8 @@
-// A WebSocket that reconnects by itself (backoff up to 10 s) and reports its state.
+// A WebSocket that reconnects by itself (backoff up to 10 s) and reports its state. A ping every
+// 15 s; a socket silent for 40 s is taken as dead (a half-open TCP connection never closes).
+
+const PING_EVERY = 15000;
+const SILENT_MAX = 40000;
 
 export class ReconnectingSocket {
   constructor(path, { onMessage, onOpen, onState }) {
@@ -8,14 +12,21 @@ export class ReconnectingSocket {
     this.onState = onState || (() => {});
     this.attempt = 0;
     this.closed = false;
+    this.lastHeard = Date.now();
     this.connect();
+    this.heartbeat = setInterval(() => {
+      if (!this.ws || this.ws.readyState !== 1) return;
+      if (Date.now() - this.lastHeard > SILENT_MAX) this.restart();
+      else this.send({ type: "ping" });
+    }, PING_EVERY);
   }
 
   connect() {
     this.onState(this.attempt ? "reconnecting" : "connecting");
     const ws = (this.ws = new WebSocket(this.url));
-    ws.onopen = () => { this.attempt = 0; this.onOpen(); };
+    ws.onopen = () => { this.attempt = 0; this.lastHeard = Date.now(); this.onOpen(); };
     ws.onmessage = (event) => {
+      this.lastHeard = Date.now();
       let message;
       try { message = JSON.parse(event.data); } catch { return; }
       this.onMessage(message);
