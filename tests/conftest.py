@@ -89,7 +89,16 @@ def pytest_configure(config):
 
 # ---------------------------------------------------------------- real processes
 ROOT = Path(__file__).resolve().parent.parent
-TEST_REDIS_DB = 9
+def _test_redis_db() -> int:
+    """A Redis database per test database name (9-15), so that two test runs against different
+    PostgreSQL databases on one machine never read each other's command streams."""
+    import zlib
+
+    name = os.environ.get("DATABASE_URL", "").rsplit("/", 1)[-1].split("?")[0]
+    return 9 + zlib.crc32(name.encode()) % 7
+
+
+TEST_REDIS_DB = _test_redis_db()
 
 
 @pytest.fixture
