@@ -96,6 +96,7 @@ class CommandKind(models.TextChoices):
     SET_STATUS = "set_status", "Set market status"
     CANCEL_ALL = "cancel_all", "Cancel all orders of the market"
     CANCEL_USER = "cancel_user", "Cancel a user's orders (freeze)"
+    MARKET_CLOSE = "market_close", "Mark the daily close (reference price)"
 
 
 class Command(models.Model):

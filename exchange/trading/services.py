@@ -206,7 +206,7 @@ def order_amend(*, user: AbstractBaseUser, order_id: object, quantity: object = 
 def market_command(*, market: str, kind: str, reason: str, status: str | None = None, user_id: int | None = None) -> Command:
     """Queue a control command (status change, cancel-all, a user's orders) into the market's
     stream, so it takes effect at a well-defined point in the sequence."""
-    if kind not in (CommandKind.SET_STATUS, CommandKind.CANCEL_ALL, CommandKind.CANCEL_USER):
+    if kind not in (CommandKind.SET_STATUS, CommandKind.CANCEL_ALL, CommandKind.CANCEL_USER, CommandKind.MARKET_CLOSE):
         raise ExchangeError("invalid_command", f"unknown control command {kind!r}")
     if not reason or not reason.strip():
         raise ExchangeError("reason_required", "a control command needs a reason")

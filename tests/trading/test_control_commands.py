@@ -114,3 +114,19 @@ def test_market_buy_by_amount_spends_at_most_the_amount(market, make_user, start
     assert usd.available == D("1000") - buy.filled_notional
     assert usd.held == 0
     ledger_clean()
+
+
+def test_the_daily_close_is_journalled_in_sequence_with_the_last_price(market, make_user, start_matcher, wait):
+    from exchange.trading.tasks import markets_mark_daily_close
+
+    seller = make_user(BTC="1")
+    buyer = make_user(USD="1000")
+    start_matcher("BTC-USD")
+    order_place(user=seller, market="BTC-USD", side="sell", price="101.5", quantity="1")
+    order_place(user=buyer, market="BTC-USD", side="buy", price="101.5", quantity="1")
+    assert markets_mark_daily_close() == 1
+    wait(all_applied, message="the close")
+    close = JournalEvent.objects.get(event_type="market_close")
+    assert close.payload["price"] == "101.5"
+    trade = JournalEvent.objects.get(event_type="trade")
+    assert close.sequence > trade.sequence

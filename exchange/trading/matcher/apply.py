@@ -203,6 +203,11 @@ class BatchApplier:
         self.plan.status_changed = True
         self._journal("market_status", {"status": self.ctx.status, "reason": command.payload.get("reason", "")})
 
+    def _apply_market_close(self, command: CommandRow) -> None:
+        """The daily close: its reference price is the last trade price at this point in sequence
+        (surveillance checks trading into it: marking the close)."""
+        self._journal("market_close", {"price": _str(self.ctx.last_price), "reason": command.payload.get("reason", "")})
+
     def _cancel_where(self, keep, reason: str) -> None:
         for open_order in list(self.book.open_orders()):
             if keep(open_order.order):
