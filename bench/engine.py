@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from exchange.matching import Order, OrderBook, OrderType, Side, TimeInForce
+from exchange.matching.gc_policy import tune_for_large_books
 from exchange.matching.reference import ReferenceBook
 
 SEED = 20240621
@@ -162,8 +163,11 @@ def main() -> None:
     start = time.perf_counter()
     commands = make_workload(args.commands, args.seed)
     # The workload is input, not engine state: keep the collector from re-scanning its million
-    # objects on every full collection (a matcher does the same after loading its books).
+    # objects on every full collection (a matcher does the same after loading its books), and
+    # run under the matcher's own collector thresholds (exchange/matching/gc_policy.py).
     gc.freeze()
+    tune_for_large_books()
+    print(f"gc thresholds {gc.get_threshold()} (the matcher's)")
     cancels = sum(1 for is_cancel, _ in commands if is_cancel)
     marketable = sum(1 for is_cancel, o in commands if not is_cancel and o.tif is TimeInForce.IOC)
     print(

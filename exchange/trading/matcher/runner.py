@@ -11,7 +11,6 @@ acknowledged in Redis only after their batch committed, and a command marked app
 PostgreSQL is never applied again, so no crash point loses or doubles anything.
 """
 import contextlib
-import gc
 import logging
 import os
 import socket
@@ -25,6 +24,7 @@ from django.db import DatabaseError, connection, transaction
 
 from exchange.markets.models import Market
 from exchange.matching import OrderBook
+from exchange.matching.gc_policy import freeze_loaded_state, tune_for_large_books
 from exchange.trading.matcher import metrics
 from exchange.trading.matcher.apply import BatchApplier
 from exchange.trading.matcher.persist import load_commands, write_plan
@@ -63,6 +63,7 @@ class Matcher:
         self.running = True
         self.stats = {"commands": 0, "batches": 0, "trades": 0}
         self._gc_frozen = False
+        tune_for_large_books()
 
     # ------------------------------------------------------------------ ownership
 
@@ -209,8 +210,7 @@ class Matcher:
         if self.publish:
             publish_batch(owned.ctx, owned.book, plan)
         if not self._gc_frozen and self.stats["batches"] >= 10:
-            gc.collect()
-            gc.freeze()  # long-lived book objects leave the young generations: shorter GC pauses
+            freeze_loaded_state()
             self._gc_frozen = True
 
     def _recover_all(self) -> None:
