@@ -110,7 +110,12 @@ def redis_url(settings):
 
     redis.Redis.from_url(url).flushdb()
     settings.REDIS_URL = url
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [url]}}}
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": url, "socket_timeout": 30}]},
+        }
+    }
     return url
 
 
