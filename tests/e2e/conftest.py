@@ -46,6 +46,11 @@ def browser(_sync_db_calls_beside_playwright):
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         yield browser
         browser.close()
+    # Playwright leaves its (stopped) event loop as this thread's current loop: the next suites'
+    # asyncio code must start from a clean slate.
+    import asyncio
+
+    asyncio.set_event_loop(None)
 
 
 class ErrorWatch:
