@@ -12,6 +12,7 @@ _reset = "accounts/password/reset/"
 
 urlpatterns = [
     path("markets/", views.markets, name="markets"),
+    path("trade/", views.trade_default, name="trade_default"),
     path("trade/<str:symbol>/", views.trade, name="trade"),
     path("wallet/", views.wallet, name="wallet"),
     path("wallet/ledger.csv", views.ledger_csv, name="ledger_csv"),

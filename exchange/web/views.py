@@ -49,6 +49,13 @@ def markets(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+def trade_default(request: HttpRequest) -> HttpResponse:
+    """``/trade/``: the first market that trades, else the markets page."""
+    market = selectors.market_list_for_pages().filter(status="trading").first() or selectors.market_list_for_pages().first()
+    return redirect("web:trade", symbol=market.symbol) if market else redirect("web:markets")
+
+
+@require_GET
 @_remember_client
 def trade(request: HttpRequest, symbol: str) -> HttpResponse:
     try:

@@ -39,7 +39,12 @@ def test_trading_page_carries_the_market_rules_and_no_inline_script_or_style(cli
     assert 'id="order-form"' not in html
 
 
+def test_trade_link_goes_to_a_trading_market(client, db):
+    assert client.get("/trade/")["Location"] == "/markets/"
+
+
 def test_trading_page_lowercase_symbol_redirects_and_unknown_is_404(client, market):
+    assert client.get("/trade/")["Location"] == "/trade/BTC-USD/"
     assert client.get("/trade/btc-usd/").status_code == 302
     assert client.get("/trade/NOPE-USD/").status_code == 404
 
