@@ -112,13 +112,16 @@ class Command(models.Model):
     payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     applied_sequence = models.BigIntegerField(null=True, blank=True)
+    # The command's place in the market's order of application (1, 2, 3, ...): commands that
+    # produce no event share an ``applied_sequence``, and the replay must not reorder them.
+    applied_position = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         indexes = [
             models.Index(
                 fields=["market", "id"], condition=models.Q(applied_sequence__isnull=True), name="command_unapplied_idx"
             ),
-            models.Index(fields=["market", "applied_sequence"], name="command_applied_idx"),
+            models.Index(fields=["market", "applied_position"], name="command_applied_position_idx"),
         ]
 
     def __str__(self) -> str:
@@ -180,6 +183,7 @@ class MatcherState(models.Model):
 
     market = models.OneToOneField(Market, on_delete=models.CASCADE, primary_key=True, related_name="matcher_state")
     last_sequence = models.BigIntegerField(default=0)
+    applied_commands = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
     last_stream_id = models.CharField(max_length=32, blank=True)
     owner = models.CharField(max_length=128, blank=True)

@@ -46,7 +46,7 @@ def applied_commands(market_id: int) -> list[CommandRow]:
                 LEFT JOIN trading_order o ON o.id = c.order_id
                 LEFT JOIN ledger_ledgeraccount la ON la.user_id = o.user_id
                 WHERE c.market_id = %s AND c.applied_sequence IS NOT NULL
-                ORDER BY c.applied_sequence, c.id""",
+                ORDER BY c.applied_position""",
             [market_id],
         )
         names = [col.name for col in cursor.description][5:]
@@ -90,7 +90,7 @@ def verify_market(market: Market) -> ReplayReport:
         previous = digest
 
     ctx = market_context(market)
-    ctx.sequence, ctx.last_hash, ctx.status, ctx.last_price = 0, GENESIS, "trading", None
+    ctx.sequence, ctx.last_hash, ctx.status, ctx.last_price, ctx.applied_commands = 0, GENESIS, "trading", None, 0
     book, orders = OrderBook(), {}
     commands = applied_commands(market.pk)
     journal, fills = [], []

@@ -130,3 +130,30 @@ def test_the_daily_close_is_journalled_in_sequence_with_the_last_price(market, m
     assert close.payload["price"] == "101.5"
     trade = JournalEvent.objects.get(event_type="trade")
     assert close.sequence > trade.sequence
+
+
+def test_a_cancel_that_overtakes_its_order_replays_in_the_same_order(market, make_user, start_matcher, wait, redis_url):
+    """The order's XADD was lost and is relayed after its cancel: the cancel wins, and the replay
+    must apply the two commands in that order although neither changes the sequence after it."""
+    import redis as redis_lib
+
+    from exchange.trading.replay import verify_market
+    from exchange.trading.services import order_cancel
+    from exchange.trading.streams import stream_key
+
+    user = make_user(USD="1000")
+    order = order_place(user=user, market="BTC-USD", side="buy", price="100", quantity="1")
+    order_cancel(user=user, order_id=order.pk)
+    place, cancel = Command.objects.order_by("id")
+    client = redis_lib.Redis.from_url(redis_url)
+    client.delete(stream_key("BTC-USD"))
+    client.xadd(stream_key("BTC-USD"), {"c": cancel.pk})
+    client.xadd(stream_key("BTC-USD"), {"c": place.pk})
+    start_matcher("BTC-USD")
+    wait(all_applied, message="both commands")
+    order.refresh_from_db()
+    assert (order.status, order.cancel_reason, order.hold_remaining) == ("cancelled", "cancelled_by_user", 0)
+    place.refresh_from_db()
+    cancel.refresh_from_db()
+    assert cancel.applied_position < place.applied_position
+    assert verify_market(market).problems == []

@@ -149,7 +149,8 @@ class BatchApplier:
                 if state.status == "open" and self.book.get_order(state.order_id) is None:
                     state.status = "filled"
                 self._normalise_hold(state)
-            self.plan.commands.append((command.command_id, self.ctx.sequence))
+            self.ctx.applied_commands += 1
+            self.plan.commands.append((command.command_id, self.ctx.sequence, self.ctx.applied_commands))
         return self.plan
 
     def _apply_place(self, command: CommandRow) -> None:

@@ -135,14 +135,14 @@ def write_plan(ctx: MarketContext, plan: BatchPlan, *, stream_id: str, owner: st
         _apply_orders(cursor, plan)
         if plan.commands:
             cursor.execute(
-                """UPDATE trading_command c SET applied_sequence = v.seq
-                   FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, seq) WHERE c.id = v.id""",
-                [[c for c, _ in plan.commands], [s for _, s in plan.commands]],
+                """UPDATE trading_command c SET applied_sequence = v.seq, applied_position = v.pos
+                   FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(id, seq, pos) WHERE c.id = v.id""",
+                [[c for c, _, _ in plan.commands], [s for _, s, _ in plan.commands], [p for _, _, p in plan.commands]],
             )
         cursor.execute(
-            """UPDATE trading_matcherstate SET last_sequence = %s, last_hash = %s, last_stream_id = %s, owner = %s,
-                   heartbeat_at = %s WHERE market_id = %s""",
-            [ctx.sequence, ctx.last_hash, stream_id, owner, now, ctx.market_id],
+            """UPDATE trading_matcherstate SET last_sequence = %s, last_hash = %s, applied_commands = %s,
+                   last_stream_id = %s, owner = %s, heartbeat_at = %s WHERE market_id = %s""",
+            [ctx.sequence, ctx.last_hash, ctx.applied_commands, stream_id, owner, now, ctx.market_id],
         )
         if plan.fills or plan.status_changed:
             cursor.execute(

@@ -26,6 +26,7 @@ def market_context(market: Market) -> MarketContext:
         base_id=market.base_id, quote_id=market.quote_id, base_decimals=market.base.decimals,
         quote_decimals=market.quote.decimals, fee_account_id=fees.pk, status=market.status,
         last_price=market.last_price, sequence=state.last_sequence, last_hash=state.last_hash,
+        applied_commands=state.applied_commands,
     )
 
 

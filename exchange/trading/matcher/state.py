@@ -23,6 +23,7 @@ class MarketContext:
     last_price: Decimal | None
     sequence: int
     last_hash: str
+    applied_commands: int = 0
 
 
 @dataclass(slots=True)
@@ -74,7 +75,7 @@ class CommandRow:
 class BatchPlan:
     """Everything one batch must write, built in memory before the one transaction."""
 
-    commands: list[tuple[int, int]] = field(default_factory=list)  # (command id, applied sequence)
+    commands: list[tuple[int, int, int]] = field(default_factory=list)  # (command id, sequence, position)
     journal: list[tuple[int, str, dict, str, datetime]] = field(default_factory=list)  # seq, type, payload, hash, ts
     fills: list[tuple] = field(default_factory=list)
     entries: list[tuple[str, str, list]] = field(default_factory=list)  # kind, reference, postings
