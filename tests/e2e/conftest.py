@@ -156,17 +156,3 @@ def axe_check(page) -> list[dict]:
         return r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
     }""")
     return [v for v in result if v["impact"] in ("serious", "critical")]
-
-
-@pytest.fixture
-def redis_url(settings):
-    """Like the shared fixture, on a Redis database of these tests' own: the browser tests use the
-    usual market symbols, and other suites running at the same time must not reach their pages."""
-    base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
-    url = f"{base}/{os.environ.get('E2E_REDIS_DB', '13')}"
-    import redis
-
-    redis.Redis.from_url(url).flushdb()
-    settings.REDIS_URL = url
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [url]}}}
-    return url
