@@ -1,4 +1,4 @@
-"""Pages for signing up and the landing page. Login, logout and password change are Django's."""
+"""Account pages: sign-up, two-factor setup, API keys. Login, logout and password change are Django's."""
 import base64
 
 from django.contrib.auth import login
@@ -10,7 +10,6 @@ from django.views.decorators.http import require_http_methods
 from exchange.accounts.forms import SignupForm
 from exchange.accounts.services import user_create
 from exchange.errors import ExchangeError
-from exchange.markets.models import Market
 
 _FIELD_FOR_CODE = {
     "invalid_username": "username",
@@ -18,11 +17,6 @@ _FIELD_FOR_CODE = {
     "invalid_email": "email",
     "weak_password": "password1",
 }
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    markets = Market.objects.select_related("base", "quote").all()
-    return render(request, "home.html", {"markets": markets})
 
 
 @require_http_methods(["GET", "POST"])
