@@ -33,6 +33,8 @@ class VenueCollector:
         open_orders = gauge("exchange_market_open_orders", "Open and pending orders")
         best_bid = gauge("exchange_market_best_bid", "Best resting bid price")
         best_ask = gauge("exchange_market_best_ask", "Best resting ask price")
+        # Prometheus samples are float64 by protocol: these are display gauges for monitoring,
+        # converted at the very edge; nothing computes with them.
         for m in overview:
             for s in MarketStatus.values:
                 status.add_metric([m["market"], s], 1.0 if m["status"] == s else 0.0)
