@@ -63,6 +63,24 @@ def api_key_issue(*, user: AbstractBaseUser, otp_token: str | None, scopes: list
     return api_key, secret
 
 
+@transaction.atomic
+def api_key_revoke_own(*, user: AbstractBaseUser, key_id: object, request=None) -> ApiKey:
+    """Revoke one of the user's own keys (anyone else's is as unknown as a missing one) and
+    record the security event in the same transaction."""
+    from exchange.accounts.services import api_key_revoke
+
+    try:
+        pk = int(str(key_id))
+    except ValueError:
+        raise ExchangeError("unknown_api_key", "no such key", status=404) from None
+    api_key = ApiKey.objects.select_for_update().filter(user=user, pk=pk).first()
+    if api_key is None:
+        raise ExchangeError("unknown_api_key", "no such key", status=404)
+    api_key_revoke(api_key=api_key)
+    security_event_record(user=user, kind=SecurityEvent.Kind.API_KEY_REVOKED, request=request, key=api_key.key[:8])
+    return api_key
+
+
 def provisioning_qr_data_uri(device: TOTPDevice) -> str:
     """The device's otpauth:// URI as an SVG QR code in a data: URI (allowed by our CSP)."""
     image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage)

@@ -72,19 +72,12 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     """List, create (with a two-factor code; the secret is shown once) and revoke API keys."""
     from exchange.accounts import security as sec
     from exchange.accounts.models import ApiKey
-    from exchange.accounts.services import api_key_revoke
 
     created, error = None, None
     if request.method == "POST":
         try:
             if request.POST.get("action") == "revoke":
-                key = ApiKey.objects.filter(user=request.user, pk=request.POST.get("key_id")).first()
-                if key is None:
-                    raise ExchangeError("unknown_api_key", "no such key")
-                api_key_revoke(api_key=key)
-                from exchange.accounts.events import security_event_record
-
-                security_event_record(user=request.user, kind="api_key_revoked", request=request, key=key.key[:8])
+                sec.api_key_revoke_own(user=request.user, key_id=request.POST.get("key_id"), request=request)
             else:
                 ips = [ip.strip() for ip in request.POST.get("allowed_ips", "").split(",") if ip.strip()]
                 created = sec.api_key_issue(user=request.user, otp_token=request.POST.get("otp_token"),

@@ -124,3 +124,11 @@ def test_security_events_are_recorded_and_shown_to_their_owner(client):
     other = user_create(username="quinn", email="q@example.com", password=PASSWORD)
     client.force_login(other)
     assert b"Failed login" not in client.get(reverse("security")).content
+
+
+def test_revoking_with_a_malformed_key_id_is_a_clear_error(client):
+    user = user_create(username="rex", email="r@example.com", password=PASSWORD)
+    client.force_login(user)
+    response = client.post(reverse("api_keys"), {"action": "revoke", "key_id": "abc"})
+    assert response.status_code == 400
+    assert b"no such key" in response.content
