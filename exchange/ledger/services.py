@@ -24,7 +24,7 @@ from exchange.ledger.models import (
     Withdrawal,
     WithdrawalStatus,
 )
-from exchange.ledger.postings import AVAILABLE, HELD, PostingSpec, TradeLegs, trade_postings, unbalanced_assets
+from exchange.ledger.postings import AVAILABLE, HELD, PostingSpec, TradeLegs, fee_amount, trade_postings, unbalanced_assets
 from exchange.markets.models import Asset
 
 
@@ -219,8 +219,6 @@ def trade_settle(
     When the buyer held at ``buyer_limit_price`` above ``price``, the difference is released.
     The matcher settles whole batches with the same ``trade_postings`` arithmetic.
     """
-    from exchange.ledger.postings import fee_amount
-
     dec_price = check_positive_amount(parse_decimal(price, field="price"), decimals=quote.decimals, field="price")
     dec_quantity = _amount(base, quantity)
     notional = dec_price * dec_quantity

@@ -3,6 +3,7 @@
 Entries carry only the command id: the command itself is in PostgreSQL, which stays the
 source of truth if Redis loses everything.
 """
+import logging
 from functools import lru_cache
 
 import redis
@@ -28,8 +29,6 @@ def redis_client() -> redis.Redis:
 def publish_commands(symbol: str, command_ids: list[int]) -> None:
     """XADD the commands to the market's stream. Failures are logged, never raised: the
     commands are durable in PostgreSQL and the matcher's relay republishes what is missing."""
-    import logging
-
     try:
         pipe = redis_client().pipeline(transaction=False)
         for command_id in command_ids:
