@@ -939,6 +939,8 @@ def phase_latency(params: Params, market, flow: Flow, matcher: MatcherProcess, c
         "p99_ms": round(pct(latencies_ms, 99), 2), "p999_ms": round(pct(latencies_ms, 99.9), 2),
         "max_ms": round(max(latencies_ms), 2), "steady_p50_ms": round(pct(steady_ms, 50), 2),
         "steady_p99_ms": round(pct(steady_ms, 99), 2), "commit_time_missing": m - len(latencies_ms),
+        "p99_ms_by_second": [round(pct(latencies_ms[i:i + warm], 99), 1) for i in range(0, len(latencies_ms), warm)],
+        "max_ms_by_second": [round(max(latencies_ms[i:i + warm]), 1) for i in range(0, len(latencies_ms), warm)],
         "trades": stats["fills"], "mix": dict(flow.counts), "order_stats": stats,
         "matcher_cpu_s": round(cpu_after[0] - cpu_before[0], 2), "backend_cpu_s": round(cpu_after[1] - cpu_before[1], 2),
         "wall_s": round(max(commits.values()) - sent[0], 2) if commits else None,

@@ -1,13 +1,17 @@
 """Publishing from the matcher, after each commit.
 
-In the matcher's thread (``Publisher.publish``, a few hundred microseconds): the batch's book
-changes, coalesced to one change per level, go into the Redis book with one Lua script that
-also moves the head to the batch's sequence and keeps the message for gap fill. Then the batch
-is handed to a background thread, which does everything that may wait on the network or the
-database: the Channels ``group_send`` of the book message and trades to ``market.{symbol}``,
-the ticker (at most once a second per market), and each touched user's order, fill and balance
-messages to ``user.{id}`` with their per-user sequence. Errors are logged, never raised: a client
-that misses a message sees it in the sequence and repairs it (gap fill, or re-snapshot).
+In two steps, because the matcher plans batch N+1 while batch N commits (see
+``exchange.trading.matcher.writer``). ``prepare``, in the matcher's thread as soon as a batch is
+planned: the batch's book changes coalesced to one change per level, the checksum of the top
+levels, and copies of the order states, all as of the end of that batch. ``send``, on the
+writer's thread once the batch has committed (a few hundred microseconds): the changes go into the
+Redis book with one Lua script that also moves the head to the batch's sequence and keeps the
+message for gap fill. Then the batch is handed to a background thread, which does everything
+that may wait on the network or the database: the Channels ``group_send`` of the book message
+and trades to ``market.{symbol}``, the ticker (at most once a second per market), and each
+touched user's order, fill and balance messages to ``user.{id}`` with their per-user sequence.
+Errors are logged, never raised: a client that misses a message sees it in the sequence and
+repairs it (gap fill, or re-snapshot).
 
 The book chain: each book message has ``sequence`` (the market sequence after its batch) and
 ``prev_sequence`` (the ``sequence`` of the previous book message, which is the head the Lua
@@ -21,6 +25,7 @@ import logging
 import queue
 import threading
 import time
+from dataclasses import dataclass
 from decimal import Decimal
 
 import orjson
@@ -65,6 +70,21 @@ class _Texts(dict):
         return text
 
 
+@dataclass(slots=True)
+class PreparedBatch:
+    """One batch's market data, copied from the matcher's state when the batch was planned."""
+
+    symbol: str
+    sequence: int
+    tick_size: Decimal
+    book: object  # compared by identity only: a new book object means the matcher rebuilt it
+    checksum: int | None
+    changes: list | None  # coalesced (side, price text, quantity text, ticks); None: the book did not change
+    full_book: dict | None  # (side, price text) -> (quantity text, ticks), when a resync may be needed
+    before_batch: int
+    item: dict | None  # what the background thread sends (see ``_item``)
+
+
 class Publisher:
     def __init__(self) -> None:
         self.texts = _Texts()
@@ -83,83 +103,115 @@ class Publisher:
         return self._store
 
     def publish(self, ctx, book, plan) -> None:
-        book_message = None
-        if plan.book_changes or self.heads.get(ctx.symbol, (None,))[0] is not book:
-            try:
-                book_message = self._write_book(ctx, book, plan)
-            except Exception:
-                # Whether or not the write landed is unknown: compare the whole book next time.
-                self.heads.pop(ctx.symbol, None)
-                raise
-        if not (book_message or plan.trades or plan.orders or plan.status_changed):
-            return
-        item = self._item(ctx, plan, book_message)
-        self._ensure_worker()
-        try:
-            self.queue.put_nowait(item)
-        except queue.Full:
-            log.warning("market data queue full: dropped batch %s of %s", ctx.sequence, ctx.symbol)
+        """Prepare and send at once: for a caller that has just committed and not moved on."""
+        prepared = self.prepare(ctx, book, plan)
+        if prepared is not None:
+            self.send(prepared)
 
-    def _write_book(self, ctx, book, plan) -> dict | None:
+    def knows(self, symbol: str, book) -> bool:
+        """Whether the Redis book is known to be this book as of its last publish."""
+        known = self.heads.get(symbol)
+        return known is not None and known[0] is book
+
+    def prepare(self, ctx, book, plan) -> "PreparedBatch | None":
+        """Everything ``send`` needs from the book, the context and the order states, copied
+        now: the matcher goes on to the next batch while this one commits."""
+        has_user_news = bool(plan.trades or plan.orders or plan.status_changed)
+        fresh_book = not self.knows(ctx.symbol, book)
+        if not (plan.book_changes or fresh_book or has_user_news):
+            return None
         tick, lot, texts = ctx.tick_size, ctx.lot_size, self.texts
-        bids, asks = book.depth(25)
-        checksum = book_checksum([(texts[p, tick], texts[q, lot]) for p, q in bids],
-                                 [(texts[p, tick], texts[q, lot]) for p, q in asks])
-        known = self.heads.get(ctx.symbol)
-        store = self.store()
-        if known is not None and known[0] is book:
+        checksum, changes, full = None, None, None
+        if plan.book_changes or fresh_book:
+            bids, asks = book.depth(25)
+            checksum = book_checksum([(texts[p, tick], texts[q, lot]) for p, q in bids],
+                                     [(texts[p, tick], texts[q, lot]) for p, q in asks])
             latest: dict[tuple[str, int], int] = {}
             for side, price, quantity in plan.book_changes:
                 latest[(side, price)] = quantity
             changes = [(side, texts[price, tick], texts[quantity, lot], price) for (side, price), quantity in latest.items()]
-            message = self._message(ctx, known[1], changes, checksum)
-            ok, _ = store.write(ctx.symbol, mode="delta", expected_head=known[1], head=ctx.sequence,
-                                message=orjson.dumps(message), changes=changes)
-            if ok:
-                self.heads[ctx.symbol] = (book, ctx.sequence)
-                return message
-            log.warning("%s: the Redis book moved under us; resynchronising", ctx.symbol)
-        return self._resync(ctx, book, plan, checksum)
+            if fresh_book:
+                full_bids, full_asks = book.depth(1 << 30)
+                full = {("buy", decimal_text(p * tick)): (decimal_text(q * lot), p) for p, q in full_bids}
+                full.update({("sell", decimal_text(p * tick)): (decimal_text(q * lot), p) for p, q in full_asks})
+        return PreparedBatch(
+            symbol=ctx.symbol, sequence=ctx.sequence, tick_size=tick, book=book, checksum=checksum, changes=changes,
+            full_book=full, before_batch=plan.journal[0][0] - 1 if plan.journal else ctx.sequence,
+            item=self._item(ctx, plan, None) if has_user_news or plan.book_changes else None,
+        )
 
-    def _resync(self, ctx, book, plan, checksum: int) -> dict | None:
+    def send(self, prepared: "PreparedBatch") -> None:
+        """After the batch committed: write the Redis book, then queue the Channels messages."""
+        book_message = None
+        if prepared.changes is not None:
+            try:
+                book_message = self._write_book(prepared)
+            except Exception:
+                # Whether or not the write landed is unknown: compare the whole book next time.
+                self.heads.pop(prepared.symbol, None)
+                raise
+        item = prepared.item
+        if item is None or not (book_message or item["trades"] or item["orders"] or item["status_changed"]):
+            return
+        item["book"] = book_message
+        self._ensure_worker()
+        try:
+            self.queue.put_nowait(item)
+        except queue.Full:
+            log.warning("market data queue full: dropped batch %s of %s", prepared.sequence, prepared.symbol)
+
+    def _write_book(self, prepared: "PreparedBatch") -> dict | None:
+        known = self.heads.get(prepared.symbol)
+        if known is not None and known[0] is prepared.book:
+            message = self._message(prepared, known[1], prepared.changes)
+            ok, _ = self.store().write(prepared.symbol, mode="delta", expected_head=known[1], head=prepared.sequence,
+                                       message=orjson.dumps(message), changes=prepared.changes)
+            if ok:
+                self.heads[prepared.symbol] = (prepared.book, prepared.sequence)
+                return message
+            log.warning("%s: the Redis book moved under us; resynchronising", prepared.symbol)
+            self.heads.pop(prepared.symbol, None)
+        if prepared.full_book is None:
+            # The whole book was not copied for this batch; the next batch copies it (its
+            # ``heads`` entry is gone) and resynchronises. Clients see the gap and repair it.
+            return None
+        return self._resync(prepared)
+
+    def _resync(self, prepared: "PreparedBatch") -> dict | None:
         """First publish for this book object: publish the difference from the Redis book."""
         store = self.store()
-        tick, lot = ctx.tick_size, ctx.lot_size
-        huge = 1 << 30
-        bids, asks = book.depth(huge)
-        mine = {("buy", decimal_text(p * tick)): (decimal_text(q * lot), p) for p, q in bids}
-        mine.update({("sell", decimal_text(p * tick)): (decimal_text(q * lot), p) for p, q in asks})
-        head, stored_bids, stored_asks = store.snapshot(ctx.symbol, 0)
-        before_batch = plan.journal[0][0] - 1 if plan.journal else ctx.sequence
-        if head is None and before_batch != 0:
+        symbol, mine = prepared.symbol, prepared.full_book
+        head, stored_bids, stored_asks = store.snapshot(symbol, 0)
+        if head is None and prepared.before_batch != 0:
             changes = [(side, price, quantity, ticks) for (side, price), (quantity, ticks) in mine.items()]
-            store.write(ctx.symbol, mode="reset", expected_head=None, head=ctx.sequence, message=None, changes=changes)
-            self.heads[ctx.symbol] = (book, ctx.sequence)
-            log.info("%s: Redis had no book; wrote it afresh at %s", ctx.symbol, ctx.sequence)
+            store.write(symbol, mode="reset", expected_head=None, head=prepared.sequence, message=None, changes=changes)
+            self.heads[symbol] = (prepared.book, prepared.sequence)
+            log.info("%s: Redis had no book; wrote it afresh at %s", symbol, prepared.sequence)
             return None
         theirs = {("buy", p): q for p, q in stored_bids}
         theirs.update({("sell", p): q for p, q in stored_asks})
         changes = [(side, price, quantity, ticks) for (side, price), (quantity, ticks) in mine.items()
                    if theirs.get((side, price)) != quantity]
         for side, price in theirs.keys() - mine.keys():
-            changes.append((side, price, "0", int(Decimal(price) / tick)))
+            changes.append((side, price, "0", int(Decimal(price) / prepared.tick_size)))
         if not changes:
-            self.heads[ctx.symbol] = (book, head or 0)
+            self.heads[symbol] = (prepared.book, head or 0)
             return None
-        message = self._message(ctx, head or 0, changes, checksum)
-        ok, _ = store.write(ctx.symbol, mode="delta", expected_head=head, head=ctx.sequence,
+        message = self._message(prepared, head or 0, changes)
+        ok, _ = store.write(symbol, mode="delta", expected_head=head, head=prepared.sequence,
                             message=orjson.dumps(message), changes=changes)
         if not ok:  # someone else wrote meanwhile: start afresh rather than guess
-            store.write(ctx.symbol, mode="reset", expected_head=None, head=ctx.sequence, message=None,
+            store.write(symbol, mode="reset", expected_head=None, head=prepared.sequence, message=None,
                         changes=[(s, p, q, t) for (s, p), (q, t) in mine.items()])
             message = None
-        self.heads[ctx.symbol] = (book, ctx.sequence)
+        self.heads[symbol] = (prepared.book, prepared.sequence)
         return message
 
     @staticmethod
-    def _message(ctx, prev: int, changes: list, checksum: int) -> dict:
-        return {"type": "book", "market": ctx.symbol, "sequence": ctx.sequence, "prev_sequence": prev,
-                "changes": [[side, price, quantity] for side, price, quantity, _ in changes], "checksum": checksum}
+    def _message(prepared: "PreparedBatch", prev: int, changes: list) -> dict:
+        return {"type": "book", "market": prepared.symbol, "sequence": prepared.sequence, "prev_sequence": prev,
+                "changes": [[side, price, quantity] for side, price, quantity, _ in changes],
+                "checksum": prepared.checksum}
 
     def _item(self, ctx, plan, book_message) -> dict:
         """What the background thread needs, copied now: the order states change in later batches."""
@@ -278,8 +330,33 @@ _publisher = Publisher()
 
 
 def publish_batch(ctx, book, plan) -> None:
-    """Called by the matcher after each committed batch; never raises."""
+    """Called by a matcher right after a batch committed; never raises."""
     try:
         _publisher.publish(ctx, book, plan)
     except Exception:
         log.exception("publishing %s at %s failed", ctx.symbol, ctx.sequence)
+
+
+def prepare_batch(ctx, book, plan) -> PreparedBatch | None:
+    """Called by the matcher when it has planned a batch, before it moves on; never raises."""
+    try:
+        return _publisher.prepare(ctx, book, plan)
+    except Exception:
+        log.exception("preparing %s at %s for publishing failed", ctx.symbol, ctx.sequence)
+        return None
+
+
+def book_published(symbol: str, book) -> bool:
+    """False when the next publish must compare the whole book with Redis's (a rebuilt book, or
+    a Redis book that moved or vanished)."""
+    return _publisher.knows(symbol, book)
+
+
+def send_batch(prepared: PreparedBatch | None) -> None:
+    """Called after the prepared batch committed; never raises."""
+    if prepared is None:
+        return
+    try:
+        _publisher.send(prepared)
+    except Exception:
+        log.exception("publishing %s at %s failed", prepared.symbol, prepared.sequence)

@@ -7,6 +7,7 @@ with their hold changed by a relative amount so that entry and matcher never ove
 other.
 """
 from collections import defaultdict
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import orjson
@@ -89,9 +90,22 @@ def _apply_balances(cursor, plan: BatchPlan) -> None:
     )
 
 
-def _apply_orders(cursor, plan: BatchPlan) -> None:
+def order_columns(plan: BatchPlan) -> list[list] | None:
+    """The batch's order changes as the columns of one UPDATE, copied now: the order states
+    go on changing in the batches planned while this one commits."""
     states = sorted(plan.orders.values(), key=lambda s: s.order_id)
     if not states:
+        return None
+    return [
+        [s.order_id for s in states], [s.status for s in states], [s.open_quantity for s in states],
+        [s.filled_quantity for s in states], [s.filled_notional for s in states], [s.fees_paid for s in states],
+        [s.hold_delta for s in states], [s.cancel_reason for s in states], [s.priority for s in states],
+        [s.is_waiting_stop for s in states], [s.engine_price for s in states],
+    ]
+
+
+def _apply_orders(cursor, columns: list[list] | None) -> None:
+    if not columns:
         return
     cursor.execute(
         """UPDATE trading_order o SET status = v.status, open_quantity = v.open_quantity,
@@ -104,17 +118,30 @@ def _apply_orders(cursor, plan: BatchPlan) -> None:
              AS v(id, status, open_quantity, filled_quantity, filled_notional, fees_paid, hold_delta, cancel_reason,
                   priority, is_waiting_stop, engine_price)
            WHERE o.id = v.id""",
-        [
-            [s.order_id for s in states], [s.status for s in states], [s.open_quantity for s in states],
-            [s.filled_quantity for s in states], [s.filled_notional for s in states], [s.fees_paid for s in states],
-            [s.hold_delta for s in states], [s.cancel_reason for s in states], [s.priority for s in states],
-            [s.is_waiting_stop for s in states], [s.engine_price for s in states],
-        ],
+        columns,
     )
 
 
-def write_plan(ctx: MarketContext, plan: BatchPlan, *, stream_id: str, owner: str) -> None:
-    """Write everything in ``plan``; the caller holds the transaction open around this."""
+@dataclass(slots=True)
+class BatchWrite:
+    """One batch's writes, detached from the matcher's live state so that it can commit on the
+    writer's thread while the next batch is planned: a copy of the market context as of the end
+    of the batch, the plan (whose rows never change once planned) and the order columns."""
+
+    ctx: MarketContext
+    plan: BatchPlan
+    orders: list[list] | None
+    stream_id: str
+    owner: str
+
+    @classmethod
+    def capture(cls, ctx: MarketContext, plan: BatchPlan, *, stream_id: str, owner: str) -> "BatchWrite":
+        return cls(replace(ctx), plan, order_columns(plan), stream_id, owner)
+
+
+def write_plan(write: BatchWrite) -> None:
+    """Write everything in ``write``; the caller holds the transaction open around this."""
+    ctx, plan = write.ctx, write.plan
     now = timezone.now()
     with connection.cursor() as cursor:
         if plan.entries:
@@ -132,7 +159,7 @@ def write_plan(ctx: MarketContext, plan: BatchPlan, *, stream_id: str, owner: st
         _copy(cursor, "trading_journalevent", ("market_id", "sequence", "event_type", "payload", "hash", "created_at"),
               [(ctx.market_id, seq, etype, orjson.dumps(payload).decode(), digest, ts)
                for seq, etype, payload, digest, ts in plan.journal])
-        _apply_orders(cursor, plan)
+        _apply_orders(cursor, write.orders)
         if plan.commands:
             cursor.execute(
                 """UPDATE trading_command c SET applied_sequence = v.seq, applied_position = v.pos
@@ -142,7 +169,7 @@ def write_plan(ctx: MarketContext, plan: BatchPlan, *, stream_id: str, owner: st
         cursor.execute(
             """UPDATE trading_matcherstate SET last_sequence = %s, last_hash = %s, applied_commands = %s,
                    last_stream_id = %s, owner = %s, heartbeat_at = %s WHERE market_id = %s""",
-            [ctx.sequence, ctx.last_hash, ctx.applied_commands, stream_id, owner, now, ctx.market_id],
+            [ctx.sequence, ctx.last_hash, ctx.applied_commands, write.stream_id, write.owner, now, ctx.market_id],
         )
         if plan.fills or plan.status_changed:
             cursor.execute(

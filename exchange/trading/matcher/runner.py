@@ -4,19 +4,26 @@ One writer per market: a PostgreSQL session advisory lock per market. A matcher 
 take a market's lock waits and retries, so a standby takes over within about a second of the
 owner's death (its session ends and PostgreSQL frees the lock).
 
-Failure handling, in one place (``_recover_all``): any database or Redis error drops every
-market this process owns, closes the connections, and starts again from PostgreSQL (lock,
-rebuild the book, re-read the pending stream entries, relay what is unapplied). Commands are
-acknowledged in Redis only after their batch committed, and a command marked applied in
-PostgreSQL is never applied again, so no crash point loses or doubles anything.
+Batches are planned here and committed by the ``BatchWriter``'s thread, in order, while the
+next batch is planned (``writer.py`` says why and what keeps it safe). The lock is taken on the
+writer's connection, so it is held by the session that writes.
+
+Failure handling, in one place (``_recover_all``): any database or Redis error, on either
+thread, drops every market this process owns, closes the connections, and starts again from
+PostgreSQL (lock, rebuild the book, re-read the pending stream entries, relay what is
+unapplied). Commands are acknowledged in Redis only after their batch committed, and a command
+marked applied in PostgreSQL is never applied again, so no crash point loses or doubles anything.
 """
 import contextlib
 import logging
 import os
 import socket
+import sys
 import time
 import zlib
+from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 
 import psycopg
 import redis
@@ -24,13 +31,14 @@ from django.db import DatabaseError, connection, transaction
 
 from exchange.markets.models import Market
 from exchange.matching import OrderBook
-from exchange.matching.gc_policy import freeze_loaded_state, tune_for_large_books
+from exchange.matching.gc_policy import BatchCollector, freeze_loaded_state, tune_for_large_books
 from exchange.trading.matcher import metrics
 from exchange.trading.matcher.apply import BatchApplier
-from exchange.trading.matcher.persist import load_commands, write_plan
-from exchange.trading.matcher.publish import publish_batch
+from exchange.trading.matcher.persist import BatchWrite, load_commands, write_plan
+from exchange.trading.matcher.publish import PreparedBatch, book_published, prepare_batch, send_batch
 from exchange.trading.matcher.recovery import rebuild, unapplied_command_ids
-from exchange.trading.matcher.state import MarketContext, OrderState
+from exchange.trading.matcher.state import BatchPlan, MarketContext, OrderState
+from exchange.trading.matcher.writer import BatchWriter
 from exchange.trading.streams import CONSUMER, GROUP, redis_client, stream_key
 
 log = logging.getLogger("exchange.matcher")
@@ -48,6 +56,37 @@ class OwnedMarket:
     book: OrderBook
     orders: dict[int, OrderState]
     last_relay: float = field(default_factory=time.monotonic)
+    last_book_repair: float = 0.0
+    # Batches planned but maybe not committed: (batch number, command ids, finished order ids).
+    # Until a load that began after their commit, the database may still show those commands
+    # unapplied and those orders live, so memory is what says they are applied or finished.
+    unconfirmed: deque = field(default_factory=deque)
+    applied_unconfirmed: set[int] = field(default_factory=set)
+
+    def remember(self, number: int, command_ids: list[int], finished: list[int]) -> None:
+        self.unconfirmed.append((number, command_ids, finished))
+        self.applied_unconfirmed.update(command_ids)
+
+    def forget_committed(self, committed: int) -> None:
+        """Drop what batches up to ``committed`` (committed before the last load began) left
+        in memory: the rows that load read show their effects."""
+        while self.unconfirmed and self.unconfirmed[0][0] <= committed:
+            _, command_ids, finished = self.unconfirmed.popleft()
+            self.applied_unconfirmed.difference_update(command_ids)
+            for order_id in finished:
+                self.orders.pop(order_id, None)
+
+
+def _try_advisory_lock(key: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        return bool(cursor.fetchone()[0])
+
+
+def _write_heartbeat(owner: str, market_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE trading_matcherstate SET owner = %s, heartbeat_at = now() WHERE market_id = %s",
+                       [owner, market_id])
 
 
 class Matcher:
@@ -62,24 +101,26 @@ class Matcher:
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.running = True
         self.stats = {"commands": 0, "batches": 0, "trades": 0}
-        self._gc_frozen = False
+        self.writer = BatchWriter()
+        self.collector = BatchCollector()
         tune_for_large_books()
+        sys.setswitchinterval(0.0005)
 
     # ------------------------------------------------------------------ ownership
 
     def _try_own(self, symbol: str) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_key(symbol)])
-            if not cursor.fetchone()[0]:
-                return
+        if not self.writer.call(_try_advisory_lock, lock_key(symbol)):
+            return
         market = Market.objects.select_related("base", "quote").get(symbol=symbol)
         ctx, book, orders = rebuild(market)
         self.owned[symbol] = OwnedMarket(market, ctx, book, orders)
+        freeze_loaded_state()
         created = self._ensure_group(symbol)
         log.info("%s: owned by %s at sequence %s with %s open orders", symbol, self.owner, ctx.sequence, len(orders))
         if created:  # a new stream holds nothing: everything unapplied must be republished
             self._relay(self.owned[symbol], older_than=0, force=True)
         self._drain_pending(self.owned[symbol])
+        self.writer.flush()
         self._relay(self.owned[symbol], older_than=0)
 
     def _ensure_group(self, symbol: str) -> bool:
@@ -132,10 +173,17 @@ class Matcher:
     # ------------------------------------------------------------------ the loop
 
     def run(self, *, max_seconds: float | None = None) -> None:
+        try:
+            self._loop(max_seconds)
+        finally:
+            self.writer.shutdown()  # what was planned commits (or is replayed by the next owner)
+
+    def _loop(self, max_seconds: float | None) -> None:
         started = time.monotonic()
         last_claim = 0.0
         while self.running and (max_seconds is None or time.monotonic() - started < max_seconds):
             try:
+                self.writer.reap()
                 if len(self.owned) < len(self.symbols) and time.monotonic() - last_claim > 0.5:
                     last_claim = time.monotonic()
                     for symbol in self.symbols:
@@ -150,6 +198,7 @@ class Matcher:
                 self._recover_all()
 
     def _step(self) -> None:
+        self.writer.wait(at_most=1)
         streams = {stream_key(s): ">" for s in self.owned}
         try:
             reply = redis_client().xreadgroup(GROUP, CONSUMER, streams, count=self.batch_size, block=self.block_ms)
@@ -157,11 +206,14 @@ class Matcher:
             if "NOGROUP" not in str(exc):
                 raise
             # Redis lost the stream (FLUSHALL or a restart without persistence): recreate it and
-            # republish everything unapplied from PostgreSQL.
+            # republish everything unapplied from PostgreSQL, once what is planned has committed.
+            self.writer.flush()
             for symbol, owned in self.owned.items():
                 self._ensure_group(symbol)
                 self._relay(owned, older_than=0, force=True)
             return
+        if not reply:
+            self._when_idle()
         by_key = {stream_key(s): s for s in self.owned}
         for key, entries in reply or []:
             key = key.decode() if isinstance(key, bytes) else key
@@ -172,13 +224,24 @@ class Matcher:
                 self._relay(owned, older_than=self.relay_every)
                 self._heartbeat(owned)
 
+    def _when_idle(self) -> None:
+        self.collector.when_idle()
+        if not self.publish:
+            return
+        now = time.monotonic()
+        for owned in self.owned.values():
+            # A rebuilt book, or a Redis book that vanished, is published whole by the next
+            # batch; with no batch coming, do it now (at most once a second).
+            if now - owned.last_book_repair > 1.0 and not book_published(owned.ctx.symbol, owned.book):
+                owned.last_book_repair = now
+                self.writer.submit(partial(send_batch, prepare_batch(owned.ctx, owned.book, BatchPlan())))
+
     def _heartbeat(self, owned: OwnedMarket) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE trading_matcherstate SET owner = %s, heartbeat_at = now() WHERE market_id = %s",
-                           [self.owner, owned.ctx.market_id])
+        self.writer.submit(partial(_write_heartbeat, self.owner, owned.ctx.market_id))
         metrics.backlog_sample(owned.ctx.symbol, redis_client(), stream_key(owned.ctx.symbol), GROUP)
 
     def _process(self, owned: OwnedMarket, entries: list) -> None:
+        """Plan one batch on this thread and queue its commit on the writer's."""
         if not entries:
             return
         entry_ids = [eid for eid, _ in entries]
@@ -192,29 +255,41 @@ class Matcher:
                 command_ids.append(command_id)
         stream_id = entry_ids[-1].decode() if isinstance(entry_ids[-1], bytes) else entry_ids[-1]
         started = time.perf_counter()
-        with transaction.atomic():
-            rows = load_commands(command_ids)
-            commands = [rows[c] for c in command_ids if c in rows and rows[c].market_matches(owned.ctx.market_id)]
-            plan = BatchApplier(owned.ctx, owned.book, owned.orders).apply(commands)
-            write_plan(owned.ctx, plan, stream_id=stream_id, owner=self.owner)
-        metrics.batch_done(owned.ctx.symbol, len(plan.commands), time.perf_counter() - started)
-        redis_client().xack(stream_key(owned.ctx.symbol), GROUP, *entry_ids)
+        committed = self.writer.committed  # read BEFORE the load: the load sees these batches' effects
+        rows = load_commands(command_ids)
+        owned.forget_committed(committed)
+        market_id, applied = owned.ctx.market_id, owned.applied_unconfirmed
+        commands = [rows[c] for c in command_ids if c in rows and rows[c].market_matches(market_id) and c not in applied]
+        plan = BatchApplier(owned.ctx, owned.book, owned.orders).apply(commands)
+        write = BatchWrite.capture(owned.ctx, plan, stream_id=stream_id, owner=self.owner)
+        prepared = prepare_batch(owned.ctx, owned.book, plan) if self.publish else None
+        finished = []
         for order_id, state in plan.orders.items():
             state.dirty = False
             state.hold_delta = state.hold_delta.__class__(0)
             if state.status not in ("open", "pending"):
-                owned.orders.pop(order_id, None)
+                finished.append(order_id)
+        number = self.writer.submit(partial(self._commit, write, entry_ids, prepared, started))
+        owned.remember(number, [c for c, _, _ in plan.commands], finished)
         self.stats["commands"] += len(plan.commands)
         self.stats["batches"] += 1
         self.stats["trades"] += len(plan.fills)
-        if self.publish:
-            publish_batch(owned.ctx, owned.book, plan)
-        if not self._gc_frozen and self.stats["batches"] >= 10:
-            freeze_loaded_state()
-            self._gc_frozen = True
+        self.collector.after_batch()
+
+    @staticmethod
+    def _commit(write: BatchWrite, entry_ids: list, prepared: PreparedBatch | None, started: float) -> None:
+        """On the writer's thread: one transaction, then XACK, then publish."""
+        symbol = write.ctx.symbol
+        with transaction.atomic():
+            write_plan(write)
+        metrics.batch_done(symbol, len(write.plan.commands), time.perf_counter() - started)
+        redis_client().xack(stream_key(symbol), GROUP, *entry_ids)
+        send_batch(prepared)
 
     def _recover_all(self) -> None:
         """Forget everything in memory; the next loop re-owns markets from PostgreSQL."""
+        with contextlib.suppress(Exception):
+            self.writer.reset()  # closes the writer's connection: its advisory locks go with it
         self.owned.clear()
         with contextlib.suppress(DatabaseError):
             connection.close()
