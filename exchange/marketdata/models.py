@@ -1,5 +1,5 @@
 """Candles: OHLCV per market, interval and bucket, kept up to date in the matcher's batch
-transaction (``services.candles_record``), so they are exactly as durable as the fills.
+transaction (``services.candles_upsert``), so they are exactly as durable as the fills.
 
 Everything else the market data serves lives in Redis (the book and its recent deltas, written
 by the matcher after each commit) or is read from the fills.

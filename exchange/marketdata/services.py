@@ -1,8 +1,9 @@
 """Writes of the market data: candles.
 
-``candles_record`` runs inside the matcher's batch transaction (called at the end of
-``write_plan``), so the candles commit or roll back with the fills they count: they are right
-across crashes and restarts without any catch-up job. ``candles_rebuild`` recomputes a market's
+``candles_upsert`` runs inside the matcher's batch transaction (at the end of ``write_plan``,
+with the columns ``candle_columns`` built when the batch was planned), so the candles commit or
+roll back with the fills they count: they are right across crashes and restarts without any
+catch-up job. ``candles_rebuild`` recomputes a market's
 candles from its fills (for fills recorded before this app existed).
 """
 from datetime import UTC, datetime
@@ -21,12 +22,19 @@ def bucket_start(ts: datetime, seconds: int) -> datetime:
 
 def _aggregate(trades) -> dict[tuple[str, datetime], list]:
     """(interval, open_time) -> [open, high, low, close, volume, quote volume, count, first seq, last seq]
-    for trades given as (sequence, price, quantity, ts) in sequence order."""
-    rows: dict[tuple[str, datetime], list] = {}
+    for trades given as (sequence, price, quantity, ts) in sequence order.
+
+    Buckets are keyed by integer epoch seconds and turned into datetimes once each at the end:
+    this runs in the matcher's batch, once per trade and interval."""
+    rows: dict[tuple[str, int], list] = {}
+    intervals = list(INTERVALS.items())
+    last_ts, epoch = None, 0
     for sequence, price, quantity, ts in trades:
+        if ts is not last_ts:
+            last_ts, epoch = ts, int(ts.timestamp())
         notional = price * quantity
-        for name, seconds in INTERVALS.items():
-            key = (name, bucket_start(ts, seconds))
+        for name, seconds in intervals:
+            key = (name, epoch - epoch % seconds)
             row = rows.get(key)
             if row is None:
                 rows[key] = [price, price, price, price, quantity, notional, 1, sequence, sequence]
@@ -40,7 +48,7 @@ def _aggregate(trades) -> dict[tuple[str, datetime], list]:
             row[5] += notional
             row[6] += 1
             row[8] = sequence
-    return rows
+    return {(name, datetime.fromtimestamp(start, tz=UTC)): row for (name, start), row in rows.items()}
 
 
 _UPSERT = """
@@ -64,22 +72,26 @@ ON CONFLICT (market_id, interval, open_time) DO UPDATE SET
 """
 
 
+def candle_columns(trades: list[tuple[int, Decimal, Decimal, datetime]]) -> list[list]:
+    """Trades, as (sequence, price, quantity, ts) in sequence order, folded into the columns of
+    ``candles_upsert``: one row per interval and bucket they touch."""
+    rows = _aggregate(trades)
+    return [list(c) for c in zip(*[(name, start, *values) for (name, start), values in rows.items()], strict=True)]
+
+
+def candles_upsert(*, market_id: int, columns: list[list]) -> None:
+    """Merge ``candle_columns`` into the stored candles: one statement. The caller holds the
+    transaction that records the trades (the matcher's batch), so candles and fills commit or
+    roll back together."""
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT, [market_id, *columns])
+
+
 def candles_add_trades(*, market_id: int, trades: list[tuple[int, Decimal, Decimal, datetime]]) -> None:
     """Fold trades, as (sequence, price, quantity, ts) in sequence order, into every interval's
-    candles: one statement. The caller holds the transaction that records the trades."""
-    if not trades:
-        return
-    rows = _aggregate(trades)
-    columns = list(zip(*[(name, start, *values) for (name, start), values in rows.items()], strict=True))
-    with connection.cursor() as cursor:
-        cursor.execute(_UPSERT, [market_id, *[list(c) for c in columns]])
-
-
-def candles_record(ctx, plan) -> None:
-    """The batch's fills into the candles; called at the end of the matcher's ``write_plan``."""
-    if plan.fills:
-        # A planned fill is (sequence, price, quantity, ..., created_at) (see matcher.apply).
-        candles_add_trades(market_id=ctx.market_id, trades=[(f[0], f[1], f[2], f[-1]) for f in plan.fills])
+    candles. The caller holds the transaction that records the trades."""
+    if trades:
+        candles_upsert(market_id=market_id, columns=candle_columns(trades))
 
 
 @transaction.atomic

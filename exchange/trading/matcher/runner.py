@@ -34,7 +34,8 @@ from exchange.matching import OrderBook
 from exchange.matching.gc_policy import BatchCollector, freeze_loaded_state, tune_for_large_books
 from exchange.trading.matcher import metrics
 from exchange.trading.matcher.apply import BatchApplier
-from exchange.trading.matcher.persist import BatchWrite, load_commands, write_plan
+from exchange.trading.matcher.batchwrite import BatchWrite
+from exchange.trading.matcher.persist import load_commands, write_plan
 from exchange.trading.matcher.publish import PreparedBatch, book_published, prepare_batch, send_batch
 from exchange.trading.matcher.recovery import rebuild, unapplied_command_ids
 from exchange.trading.matcher.state import BatchPlan, MarketContext, OrderState
@@ -102,6 +103,7 @@ class Matcher:
         self.running = True
         self.stats = {"commands": 0, "batches": 0, "trades": 0}
         self.writer = BatchWriter()
+        self.known_balances: set[tuple[int, int]] = set()  # (account, asset) with a balance row
         self.collector = BatchCollector()
         tune_for_large_books()
         sys.setswitchinterval(0.0005)
@@ -261,7 +263,8 @@ class Matcher:
         market_id, applied = owned.ctx.market_id, owned.applied_unconfirmed
         commands = [rows[c] for c in command_ids if c in rows and rows[c].market_matches(market_id) and c not in applied]
         plan = BatchApplier(owned.ctx, owned.book, owned.orders).apply(commands)
-        write = BatchWrite.capture(owned.ctx, plan, stream_id=stream_id, owner=self.owner)
+        write = BatchWrite.capture(owned.ctx, plan, stream_id=stream_id, owner=self.owner,
+                                   known_balances=self.known_balances)
         prepared = prepare_batch(owned.ctx, owned.book, plan) if self.publish else None
         finished = []
         for order_id, state in plan.orders.items():
@@ -282,7 +285,7 @@ class Matcher:
         symbol = write.ctx.symbol
         with transaction.atomic():
             write_plan(write)
-        metrics.batch_done(symbol, len(write.plan.commands), time.perf_counter() - started)
+        metrics.batch_done(symbol, write.command_count, time.perf_counter() - started)
         redis_client().xack(stream_key(symbol), GROUP, *entry_ids)
         send_batch(prepared)
 
@@ -291,6 +294,7 @@ class Matcher:
         with contextlib.suppress(Exception):
             self.writer.reset()  # closes the writer's connection: its advisory locks go with it
         self.owned.clear()
+        self.known_balances.clear()  # a failed batch may have been the one that created some
         with contextlib.suppress(DatabaseError):
             connection.close()
         time.sleep(0.5)
