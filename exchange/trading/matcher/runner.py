@@ -135,24 +135,27 @@ class Matcher:
             return False
         return True
 
-    def _stream_drained(self, symbol: str) -> bool:
-        """True when the group has read and acknowledged everything in the stream."""
+    def _keeping_up(self, symbol: str) -> bool:
+        """True when at most one batch of entries waits unread in the stream."""
         for group in redis_client().xinfo_groups(stream_key(symbol)):
             name = group["name"].decode() if isinstance(group["name"], bytes) else group["name"]
             if name == GROUP:
                 lag = group.get("lag")
-                return group["pending"] == 0 and (lag is None or lag == 0)
+                if lag is None:  # Redis before 7 does not say: only when nothing is pending
+                    return group["pending"] == 0
+                return lag <= self.batch_size
         return True
 
     def _relay(self, owned: OwnedMarket, *, older_than: float, force: bool = False) -> None:
         """Republish commands that PostgreSQL has and the matcher has not applied (Redis may
         have lost them, or the web process may have died before its XADD).
 
-        Only once the stream is drained (nothing unread, nothing pending): while it still holds
-        entries, the unapplied commands are most likely among them, and republishing them
-        would only multiply the work of a matcher that is already behind."""
+        Only while the matcher keeps up with the stream: when it is behind, the unapplied
+        commands are most likely among the unread entries, and republishing them would only
+        multiply the work of a matcher that is already behind. A command republished while its
+        entry is still in the stream is read twice and applied once."""
         owned.last_relay = time.monotonic()
-        if not force and not self._stream_drained(owned.ctx.symbol):
+        if not force and not self._keeping_up(owned.ctx.symbol):
             return
         ids = unapplied_command_ids(owned.ctx.market_id, older_than_seconds=older_than)
         if ids:
@@ -162,15 +165,28 @@ class Matcher:
             pipe.execute()
             log.info("%s: relayed %s unapplied commands", owned.ctx.symbol, len(ids))
 
+    def _maintain(self, owned: OwnedMarket) -> None:
+        """Every ``relay_every`` seconds: let what is planned commit; take over entries left
+        pending by a process that read them and then lost its lock; republish what the stream
+        lost; beat the heart."""
+        self.writer.flush()
+        self._drain_pending(owned)
+        self.writer.flush()
+        self._relay(owned, older_than=self.relay_every)
+        self._heartbeat(owned)
+
     def _drain_pending(self, owned: OwnedMarket) -> None:
-        """Process entries delivered before a crash and never acknowledged."""
+        """Process entries delivered and never acknowledged (before a crash, or to a process
+        that lost its lock). Call with nothing in flight: this process's own batches ack theirs."""
         key = stream_key(owned.ctx.symbol)
-        while True:
-            reply = redis_client().xreadgroup(GROUP, CONSUMER, {key: "0"}, count=self.batch_size)
+        after = "0"
+        while True:  # pending entries after ``after``: the ones just planned are still pending
+            reply = redis_client().xreadgroup(GROUP, CONSUMER, {key: after}, count=self.batch_size)
             entries = reply[0][1] if reply else []
             if not entries:
                 return
             self._process(owned, entries)
+            after = entries[-1][0]
 
     # ------------------------------------------------------------------ the loop
 
@@ -223,8 +239,7 @@ class Matcher:
         now = time.monotonic()
         for owned in self.owned.values():
             if now - owned.last_relay > self.relay_every:
-                self._relay(owned, older_than=self.relay_every)
-                self._heartbeat(owned)
+                self._maintain(owned)
 
     def _when_idle(self) -> None:
         self.collector.when_idle()
