@@ -105,7 +105,6 @@ class Params:
     seed: int
     quick: bool
     profile_matcher: str | None
-    verify_plain: bool
     relay_every: float | None
     database_url: str
     redis_url: str
@@ -130,8 +129,6 @@ def parse_args(argv: list[str] | None = None) -> Params:
     p.add_argument("--relay-every", type=float, default=None, metavar="SECONDS",
                    help="run the BTC-USD matcher as the Matcher class with this relay_every (stock run_matcher: 5 s) "
                         "instead of manage.py run_matcher, e.g. 3600 to measure without relay re-publications")
-    p.add_argument("--verify-plain", action="store_true",
-                   help="run verify_ledger without PGOPTIONS='-c enable_nestloop=off' (quadratic: minutes at default N)")
     p.add_argument("--profile-matcher", default=None, metavar="FILE",
                    help="run the BTC-USD matcher under cProfile, writing FILE (slows it down: figures not comparable)")
     p.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
@@ -154,7 +151,6 @@ def parse_args(argv: list[str] | None = None) -> Params:
         seed=a.seed,
         quick=quick,
         profile_matcher=a.profile_matcher,
-        verify_plain=a.verify_plain,
         relay_every=a.relay_every,
         database_url=a.database_url,
         redis_url=a.redis_url,
@@ -988,13 +984,13 @@ def analyze() -> None:
         cursor.execute("ANALYZE")
 
 
-def run_manage(params: Params, *args: str, pgoptions: str | None = None) -> tuple[int, str, float]:
+def run_manage(params: Params, *args: str) -> tuple[int, str, float]:
+    """Exit code, standard output (the verdict is its last line; logging goes to stderr), seconds."""
     t0 = time.time()
-    env = child_env(params)
-    if pgoptions:
-        env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} {pgoptions}".strip()
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True)
-    return result.returncode, (result.stdout + result.stderr).strip(), time.time() - t0
+    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=child_env(params), capture_output=True,
+                            text=True)
+    output = result.stdout.strip() if result.returncode == 0 else (result.stdout + result.stderr).strip()
+    return result.returncode, output, time.time() - t0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1071,12 +1067,8 @@ def main(argv: list[str] | None = None) -> int:
     log("verifying")
     analyze()
     verdicts = {}
-    # verify_ledger's "held amounts belong to open orders" query gets a nested-loop plan that is
-    # quadratic in the number of orders (see the summary); by default it runs with nested loops
-    # off for that process only. --verify-plain runs it as is.
-    ledger_options = None if params.verify_plain else "-c enable_nestloop=off"
     for args in (("verify_ledger",), ("verify_journal", "--market", MAIN_MARKET), ("verify_journal", "--market", ENTRY_MARKET)):
-        code, output, seconds = run_manage(params, *args, pgoptions=ledger_options if args[0] == "verify_ledger" else None)
+        code, output, seconds = run_manage(params, *args)
         verdicts[" ".join(args)] = {"exit": code, "output": output, "seconds": round(seconds, 1)}
     results["verify"] = verdicts
     results["total_seconds"] = round(time.time() - t_all, 1)
@@ -1130,8 +1122,7 @@ def print_summary(params: Params, r: dict, logs: Path) -> None:
     for row in r["C"]:
         print(f"   {row['processes']} processes: {row['orders_per_s']:,} orders/s (per call p50 {row['p50_ms']} ms, "
               f"p99 {row['p99_ms']} ms)")
-    print("Verification" + ("" if params.verify_plain else " (verify_ledger with PGOPTIONS='-c enable_nestloop=off':"
-                                                           " its order-hold check is quadratic otherwise)"))
+    print("Verification")
     for name, v in r["verify"].items():
         lines = v["output"].splitlines()
         verdict = lines[-1] if lines else "(no output)"

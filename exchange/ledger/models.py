@@ -93,13 +93,18 @@ class LedgerEntry(models.Model):
 
     kind = models.CharField(max_length=16, choices=EntryKind.choices)
     reference = models.CharField(max_length=64, help_text="The cause, e.g. order:42, trade:7, withdrawal:3.")
-    idempotency_key = models.CharField(max_length=128, unique=True, null=True, blank=True)
+    idempotency_key = models.CharField(max_length=128, null=True, blank=True)
     memo = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         verbose_name_plural = "ledger entries"
         indexes = [models.Index(fields=["reference"])]
+        # Unique where set, and indexed only where set: the matcher writes thousands of entries
+        # per batch without a key, and ``unique=True`` cost each of them two index insertions
+        # (the unique index and Django's pattern-ops twin) for NULLs nobody looks up.
+        constraints = [models.UniqueConstraint(fields=["idempotency_key"], condition=models.Q(idempotency_key__isnull=False),
+                                               name="ledger_entry_idempotency_key_unique")]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.kind} {self.reference}"
