@@ -90,8 +90,11 @@ class BatchWriter:
         self._failed = None
 
     def shutdown(self) -> None:
+        """Let queued jobs finish, close the connection, stop the thread."""
         with contextlib.suppress(Exception):
             self.flush()
+        with contextlib.suppress(Exception):
+            self.call(_close_connection)
         self._executor.shutdown(wait=True)
 
     def _run(self, number: int, job: Callable[[], None]) -> None:
