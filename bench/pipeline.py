@@ -10,7 +10,11 @@ below, or ``--database-url`` / ``--redis-url``, or the ``BENCH_DATABASE_URL`` / 
 environment variables) and WIPES them at the start: the database is created if missing,
 migrated, and every application table is truncated; the Redis db is flushed.
 
-Phases (one market, BTC-USD, for A and B; a second market, ETH-USD, for C):
+Phases (one market, BTC-USD, for A and B; a second market, ETH-USD, for C; a third, SOL-USD, for A0):
+
+A0. The baseline, measured first in the same run: phase A's backlog (same seed, same number of
+   traders) on a twin market through ``run_matcher --in-flight 0``, which commits each batch
+   before it reads the next (the matcher's design before 2026-12-05). Skip with --no-baseline.
 
 A. Throughput from a backlog. The matcher (``manage.py run_matcher --no-publish``, a
    subprocess) is started on an empty market and left idle. Then N commands from many users are
@@ -68,6 +72,7 @@ KEEP_TABLES = {"django_migrations", "django_content_type", "auth_permission"}
 NOTIFY_CHANNEL = "bench_commit"
 MAIN_MARKET = "BTC-USD"
 ENTRY_MARKET = "ETH-USD"
+BASELINE_MARKET = "SOL-USD"
 LOCK_NAMESPACE = 0x6D61  # the matcher's advisory-lock namespace (exchange/trading/matcher/runner.py)
 
 TRIGGER_SQL = f"""
@@ -106,6 +111,7 @@ class Params:
     quick: bool
     profile_matcher: str | None
     relay_every: float | None
+    baseline: bool
     database_url: str
     redis_url: str
 
@@ -129,6 +135,8 @@ def parse_args(argv: list[str] | None = None) -> Params:
     p.add_argument("--relay-every", type=float, default=None, metavar="SECONDS",
                    help="run the BTC-USD matcher as the Matcher class with this relay_every (stock run_matcher: 5 s) "
                         "instead of manage.py run_matcher, e.g. 3600 to measure without relay re-publications")
+    p.add_argument("--no-baseline", action="store_true",
+                   help="skip phase A0 (the same backlog through run_matcher --in-flight 0, one batch at a time)")
     p.add_argument("--profile-matcher", default=None, metavar="FILE",
                    help="run the BTC-USD matcher under cProfile, writing FILE (slows it down: figures not comparable)")
     p.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
@@ -152,6 +160,7 @@ def parse_args(argv: list[str] | None = None) -> Params:
         quick=quick,
         profile_matcher=a.profile_matcher,
         relay_every=a.relay_every,
+        baseline=not a.no_baseline,
         database_url=a.database_url,
         redis_url=a.redis_url,
     )
@@ -246,7 +255,10 @@ def create_markets() -> dict:
                   max_quantity="100", maker_fee="0.001", taker_fee="0.002")
     market_create(base=eth, quote=usd, tick_size="0.01", lot_size="0.001", min_notional="10", min_quantity="0.001",
                   max_quantity="1000", maker_fee="0.001", taker_fee="0.002")
-    return {"BTC-USD": market_get(symbol="BTC-USD"), "ETH-USD": market_get(symbol="ETH-USD")}
+    sol = asset_get_or_create(symbol="SOL", name="Solana", decimals=8)  # the baseline's twin of BTC-USD
+    market_create(base=sol, quote=usd, tick_size="0.01", lot_size="0.0001", min_notional="10", min_quantity="0.0001",
+                  max_quantity="100", maker_fee="0.001", taker_fee="0.002")
+    return {symbol: market_get(symbol=symbol) for symbol in ("BTC-USD", "ETH-USD", BASELINE_MARKET)}
 
 
 def next_ids(cursor, sequence: str, count: int) -> list[int]:
@@ -589,13 +601,13 @@ print(f"matcher stopped: {matcher.stats}")
 
 class MatcherProcess:
     def __init__(self, params: Params, markets: list[str], log_path: Path, profile: str | None = None,
-                 relay_every: float | None = None) -> None:
+                 relay_every: float | None = None, extra_args: tuple[str, ...] = ()) -> None:
         cmd = [sys.executable]
         if profile:
             cmd += ["-m", "cProfile", "-o", profile]
         if relay_every is None:
             cmd += ["manage.py", "run_matcher", "--markets", ",".join(markets), "--no-publish",
-                    "--batch-size", str(params.batch_size)]
+                    "--batch-size", str(params.batch_size), *extra_args]
         else:
             snippet = Path(log_path).with_suffix(".py")
             snippet.write_text(MATCHER_SNIPPET)
@@ -818,11 +830,12 @@ def reserve(sequence: str, count: int) -> list[int]:
 # the phases
 
 
-def phase_throughput(params: Params, market, flow: Flow, matcher: MatcherProcess, ctx, results: dict) -> None:
+def phase_throughput(params: Params, market, flow: Flow, matcher: MatcherProcess, ctx, results: dict,
+                     phase: str = "A") -> None:
     import redis
 
     n = params.commands
-    log(f"phase A: writing a backlog of {n:,} commands (bulk, as order_place/order_cancel leave them)")
+    log(f"phase {phase} ({market.symbol}): writing a backlog of {n:,} commands (bulk, as order_place/order_cancel leave them)")
     listener = start_listener(params, ctx)
     t_build = time.time()
     order_ids = reserve("trading_order_id_seq", n)
@@ -849,7 +862,7 @@ def phase_throughput(params: Params, market, flow: Flow, matcher: MatcherProcess
     time.sleep(0.3)
     notes = stop_listener(listener)
     if not ok:
-        sys.exit("phase A: the matcher did not apply the backlog in time")
+        sys.exit(f"phase {phase}: the matcher did not apply the backlog in time")
     # The relay may have re-published commands that were already in the stream: phase B must not
     # start behind them, so wait until the group has consumed everything.
     drained_at = wait_stream_drained(params.redis_url, f"cmd:{market.symbol}", timeout=600, matcher=matcher)
@@ -867,7 +880,7 @@ def phase_throughput(params: Params, market, flow: Flow, matcher: MatcherProcess
     sequence, book_orders = matcher_state(market.pk)
     info = client.xinfo_stream(key)  # after the drain: every relay re-publication of phase A is counted
     batches = len({xid for _, xid in notes})
-    results["A"] = {
+    results[phase] = {
         "commands": n, "places": len(places), "cancels": n - len(places), "mix": dict(flow.counts),
         "build_seconds": round(build_s, 2), "xadd_seconds": round(t_last_xadd - t_first_xadd, 3),
         "elapsed_seconds": round(elapsed, 3), "orders_per_s": round(n / elapsed), "steady_orders_per_s": round(steady),
@@ -881,9 +894,24 @@ def phase_throughput(params: Params, market, flow: Flow, matcher: MatcherProcess
         "matcher_cpu_s": round(cpu_after[0] - cpu_before[0], 2), "backend_cpu_s": round(cpu_after[1] - cpu_before[1], 2),
         "loadavg_before": load_before, "loadavg_after": loadavg(), "wal_bytes_per_command": round(wal_bytes / n),
     }
-    a = results["A"]
+    a = results[phase]
     log(f"  applied in {elapsed:.2f}s: {a['orders_per_s']:,} commands/s overall, {a['steady_orders_per_s']:,}/s steady "
         f"(10%-90%), {a['trades']:,} trades = {a['trades_per_s']:,}/s, {batches} batches")
+
+
+def phase_baseline(params: Params, market, ctx, results: dict, logs: Path) -> None:
+    """Phase A0: the same backlog (same seed, same number of traders) on a twin market, through
+    ``run_matcher --in-flight 0``: one batch at a time, no overlap of planning and committing.
+    The ratio of A to A0 is what the two-thread matcher buys, measured in the same run."""
+    traders = create_traders("base", params.users, {market.base_id: Decimal(1000), market.quote_id: Decimal(100_000_000)})
+    flow = Flow(random.Random(params.seed), traders, mid=3_000_000, cancel_ratio=params.cancel_ratio,
+                marketable_ratio=params.marketable_ratio, market_ratio=params.market_ratio, ioc_ratio=params.ioc_ratio)
+    matcher = MatcherProcess(params, [market.symbol], logs / "pipeline-matcher-baseline.log", extra_args=("--in-flight", "0"))
+    matcher.wait_owned(market.symbol)
+    try:
+        phase_throughput(params, market, flow, matcher, ctx, results, phase="A0")
+    finally:
+        matcher.stop()
 
 
 def phase_latency(params: Params, market, flow: Flow, matcher: MatcherProcess, ctx, results: dict) -> None:
@@ -1036,6 +1064,8 @@ def main(argv: list[str] | None = None) -> int:
     log(f"reset done; {params.users} BTC-USD traders funded in {time.time() - t0:.1f}s")
     results: dict = {"machine": machine(), "params": params.__dict__.copy()}
 
+    if params.baseline:
+        phase_baseline(params, markets[BASELINE_MARKET], ctx, results, logs)
     flow = Flow(random.Random(params.seed), traders, mid=3_000_000, cancel_ratio=params.cancel_ratio,
                 marketable_ratio=params.marketable_ratio, market_ratio=params.market_ratio, ioc_ratio=params.ioc_ratio)
     matcher = MatcherProcess(params, [MAIN_MARKET], logs / "pipeline-matcher.log", profile=params.profile_matcher,
@@ -1067,7 +1097,10 @@ def main(argv: list[str] | None = None) -> int:
     log("verifying")
     analyze()
     verdicts = {}
-    for args in (("verify_ledger",), ("verify_journal", "--market", MAIN_MARKET), ("verify_journal", "--market", ENTRY_MARKET)):
+    checks = [("verify_ledger",), ("verify_journal", "--market", MAIN_MARKET), ("verify_journal", "--market", ENTRY_MARKET)]
+    if params.baseline:
+        checks.append(("verify_journal", "--market", BASELINE_MARKET))
+    for args in checks:
         code, output, seconds = run_manage(params, *args)
         verdicts[" ".join(args)] = {"exit": code, "output": output, "seconds": round(seconds, 1)}
     results["verify"] = verdicts
@@ -1109,6 +1142,11 @@ def print_summary(params: Params, r: dict, logs: Path) -> None:
     print(f"   stream entries added to cmd:{MAIN_MARKET} during A: {a['stream_entries_added']:,} for N={a['commands']:,} "
           f"commands: {a['relayed_during_A']:,} relay re-publications; the matcher finished reading the stream "
           f"{a['stream_drained_after_s']} s after the first XADD; relayed over A+B per the matcher log: {r['relayed_btc']:,}")
+    if "A0" in r:
+        a0 = r["A0"]
+        print(f"A0. baseline, the same backlog on {BASELINE_MARKET} through run_matcher --in-flight 0 (one batch at a time): "
+              f"{a0['orders_per_s']:,} commands/s overall, {a0['steady_orders_per_s']:,}/s steady; "
+              f"two threads (A) / one batch at a time (A0): {a['orders_per_s'] / a0['orders_per_s']:.2f}x")
     print("B. XADD -> commit latency at a fixed offered rate (producer process, commit time from NOTIFY at commit)")
     print(f"   {b['commands']:,} commands at {b['offered_rate']:,}/s offered ({b['achieved_xadd_rate']:,}/s achieved, "
           f"producer lag p99 {b['producer_lag_p99_ms']} ms); {b['batches']} batches (avg {b['avg_batch']}); "

@@ -195,7 +195,10 @@ class Publisher:
         for side, price in theirs.keys() - mine.keys():
             changes.append((side, price, "0", int(Decimal(price) / prepared.tick_size)))
         if not changes:
-            self.heads[symbol] = (prepared.book, head or 0)
+            if head is None:  # nothing stored, nothing to say: store the empty book, so a delta can follow it
+                store.write(symbol, mode="reset", expected_head=None, head=prepared.sequence, message=None, changes=[])
+                head = prepared.sequence
+            self.heads[symbol] = (prepared.book, head)
             return None
         message = self._message(prepared, head or 0, changes)
         ok, _ = store.write(symbol, mode="delta", expected_head=head, head=prepared.sequence,

@@ -87,3 +87,22 @@ def test_book_survives_redis_losing_it(market, make_user, start_matcher, redis_u
     follower.repair()
     assert follower.stats["resnapshots"] == 1
     assert follower.book.checksum() == after["checksum"]
+
+
+def test_a_matcher_idle_on_an_empty_market_then_publishes_its_first_order(market, make_user, start_matcher, redis_url,
+                                                                          wait):
+    """An idle matcher stores the (empty) book it rebuilt; the first order then arrives as a
+    book message chained to it, in the Redis book and in the gap-fill window."""
+    import redis
+
+    from exchange.trading.services import order_place
+
+    client = redis.Redis.from_url(redis_url)
+    start_matcher("BTC-USD")
+    wait(lambda: client.get("md:BTC-USD:head") == b"0", message="the idle matcher to store the empty book")
+    alice = make_user("alice", USD="100000")
+    order_place(user=alice, market="BTC-USD", side="buy", price="29000", quantity="0.1")
+    wait(lambda: rest_fetch("/api/v1/markets/BTC-USD/depth")[1]["bids"] == [["29000", "0.1"]], message="the bid")
+    status, body = rest_fetch("/api/v1/markets/BTC-USD/book-updates?after=0")
+    assert status == 200
+    assert [(m["prev_sequence"], m["changes"]) for m in body["updates"]] == [(0, [["buy", "29000", "0.1"]])]

@@ -92,20 +92,24 @@ def _write_heartbeat(owner: str, market_id: int) -> None:
 
 class Matcher:
     def __init__(self, symbols: list[str], *, batch_size: int = 2000, block_ms: int = 50,
-                 relay_every: float = 5.0, publish: bool = True) -> None:
+                 relay_every: float = 5.0, publish: bool = True, in_flight: int = 1) -> None:
         self.symbols = symbols
         self.batch_size = batch_size
         self.block_ms = block_ms
         self.relay_every = relay_every
         self.publish = publish
+        self.in_flight = in_flight  # batches that may be committing while the next is planned
         self.owned: dict[str, OwnedMarket] = {}
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.running = True
         self.stats = {"commands": 0, "batches": 0, "trades": 0}
-        self.writer = BatchWriter()
+        self.writer = BatchWriter(max_in_flight=in_flight + 1)
         self.known_balances: set[tuple[int, int]] = set()  # (account, asset) with a balance row
         self.collector = BatchCollector()
         tune_for_large_books()
+        # The writer thread comes back from PostgreSQL a dozen times per batch, and each time may
+        # wait a whole switch interval for the GIL while the main thread plans (5 ms by default:
+        # 15-command batches took 10-15 ms to write). Half a millisecond keeps that convoy short.
         sys.setswitchinterval(0.0005)
 
     # ------------------------------------------------------------------ ownership
@@ -216,7 +220,7 @@ class Matcher:
                 self._recover_all()
 
     def _step(self) -> None:
-        self.writer.wait(at_most=1)
+        self.writer.wait(at_most=self.in_flight)
         streams = {stream_key(s): ">" for s in self.owned}
         try:
             reply = redis_client().xreadgroup(GROUP, CONSUMER, streams, count=self.batch_size, block=self.block_ms)

@@ -16,6 +16,8 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=2000)
         parser.add_argument("--max-seconds", type=float, default=None, help="Stop after this long (benchmarks).")
         parser.add_argument("--no-publish", action="store_true", help="Do not push market data to Channels.")
+        parser.add_argument("--in-flight", type=int, default=1, choices=[0, 1, 2],
+                            help="Batches that may commit while the next is planned (0: one batch at a time).")
         parser.add_argument("--metrics-port", type=int, default=None, help="Serve Prometheus metrics on this port.")
 
     def handle(self, *args, **opts):
@@ -27,7 +29,8 @@ class Command(BaseCommand):
             from exchange.trading.matcher.metrics import serve
 
             serve(opts["metrics_port"])
-        matcher = Matcher(symbols, batch_size=opts["batch_size"], publish=not opts["no_publish"])
+        matcher = Matcher(symbols, batch_size=opts["batch_size"], publish=not opts["no_publish"],
+                          in_flight=opts["in_flight"])
         signal.signal(signal.SIGTERM, matcher.stop)
         signal.signal(signal.SIGINT, matcher.stop)
         self.stdout.write(f"matcher {matcher.owner} for {', '.join(symbols)}")
