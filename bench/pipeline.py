@@ -1135,9 +1135,9 @@ def print_summary(params: Params, r: dict, logs: Path) -> None:
           f"{s['cancelled']:,} cancelled, {s['rejected']:,} rejected; book {a['book_open_orders']:,} open orders")
     print(f"   commits per second since first XADD: {a['per_second']}")
     cost = a["matcher_cpu_s"] + a["backend_cpu_s"]
-    print(f"   CPU: matcher process {a['matcher_cpu_s']} s + its PostgreSQL backend {a['backend_cpu_s']} s for "
-          f"{a['elapsed_seconds']} s wall = {1e6 * cost / a['commands']:.0f} us CPU per command "
-          f"(~{a['commands'] / cost if cost else 0:,.0f} commands/s if those two never waited for a core or the disk); "
+    print(f"   CPU: matcher process {a['matcher_cpu_s']} s + its writer's PostgreSQL backend {a['backend_cpu_s']} s for "
+          f"{a['elapsed_seconds']} s wall = {1e6 * cost / a['commands']:.0f} us CPU per command (the two overlap: "
+          f"{cost / a['elapsed_seconds']:.2f} cores busy); "
           f"loadavg {a['loadavg_before']} -> {a['loadavg_after']}; WAL {a['wal_bytes_per_command']:,} bytes per command")
     print(f"   stream entries added to cmd:{MAIN_MARKET} during A: {a['stream_entries_added']:,} for N={a['commands']:,} "
           f"commands: {a['relayed_during_A']:,} relay re-publications; the matcher finished reading the stream "
