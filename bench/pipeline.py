@@ -112,6 +112,7 @@ class Params:
     profile_matcher: str | None
     relay_every: float | None
     baseline: bool
+    publish: bool
     database_url: str
     redis_url: str
 
@@ -135,6 +136,8 @@ def parse_args(argv: list[str] | None = None) -> Params:
     p.add_argument("--relay-every", type=float, default=None, metavar="SECONDS",
                    help="run the BTC-USD matcher as the Matcher class with this relay_every (stock run_matcher: 5 s) "
                         "instead of manage.py run_matcher, e.g. 3600 to measure without relay re-publications")
+    p.add_argument("--publish", action="store_true",
+                   help="let the matchers publish market data (Redis book, Channels groups) as in production")
     p.add_argument("--no-baseline", action="store_true",
                    help="skip phase A0 (the same backlog through run_matcher --in-flight 0, one batch at a time)")
     p.add_argument("--profile-matcher", default=None, metavar="FILE",
@@ -161,6 +164,7 @@ def parse_args(argv: list[str] | None = None) -> Params:
         profile_matcher=a.profile_matcher,
         relay_every=a.relay_every,
         baseline=not a.no_baseline,
+        publish=a.publish,
         database_url=a.database_url,
         redis_url=a.redis_url,
     )
@@ -606,7 +610,7 @@ class MatcherProcess:
         if profile:
             cmd += ["-m", "cProfile", "-o", profile]
         if relay_every is None:
-            cmd += ["manage.py", "run_matcher", "--markets", ",".join(markets), "--no-publish",
+            cmd += ["manage.py", "run_matcher", "--markets", ",".join(markets), *([] if params.publish else ["--no-publish"]),
                     "--batch-size", str(params.batch_size), *extra_args]
         else:
             snippet = Path(log_path).with_suffix(".py")
@@ -1119,10 +1123,11 @@ def print_summary(params: Params, r: dict, logs: Path) -> None:
           f"(synchronous_commit={m['synchronous_commit']}, fsync={m['fsync']}, shared_buffers={m['shared_buffers']})")
     print(f"params: backlog N={params.commands:,} commands, {params.users:,} traders, mix: {params.cancel_ratio:.0%} cancels; "
           f"of places {params.marketable_ratio:.0%} marketable limits ({params.ioc_ratio:.0%} of them IOC), "
-          f"{params.market_ratio:.0%} market; matcher batch {params.batch_size}, block 50 ms, --no-publish; seed {params.seed}")
+          f"{params.market_ratio:.0%} market; matcher batch {params.batch_size}, block 50 ms, "
+          f"{'publishing' if params.publish else '--no-publish'}; seed {params.seed}")
     print(line)
     s = a["order_stats"]
-    how = ("manage.py run_matcher --no-publish" if params.relay_every is None
+    how = (f"manage.py run_matcher{'' if params.publish else ' --no-publish'}" if params.relay_every is None
            else f"Matcher(relay_every={params.relay_every:g}, publish=False) subprocess, NOT the stock run_matcher")
     print(f"A. matcher throughput from a backlog ({how}; started idle {r['matcher_start_s']} s before)")
     print(f"   {a['commands']:,} commands ({a['places']:,} places, {a['cancels']:,} cancels) XADDed in {a['xadd_seconds']} s, "
