@@ -10,7 +10,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from exchange.errors import ExchangeError
 from exchange.marketdata import selectors
 from exchange.marketdata.auth import ws_api_key_authenticate
-from exchange.marketdata.publisher import market_group, user_group, user_sequence_key
+from exchange.marketdata.publisher import market_group, user_group, user_listeners_key, user_sequence_key
 from exchange.markets.models import Market
 from exchange.trading.streams import redis_client
 
@@ -96,6 +96,8 @@ class UserConsumer(AsyncJsonWebsocketConsumer):
 
     async def _subscribe(self, user_id: int, via: str):
         self.user_id = user_id
+        # Counted before joining: the matcher's fan-out only builds frames for counted users.
+        await sync_to_async(redis_client().incr)(user_listeners_key(user_id))
         await self.channel_layer.group_add(user_group(user_id), self.channel_name)
         sequence = await sync_to_async(redis_client().get)(user_sequence_key(user_id))
         await self.send_json({"type": "subscribed", "user_id": user_id, "via": via,
@@ -108,6 +110,7 @@ class UserConsumer(AsyncJsonWebsocketConsumer):
                 await self._timeout
         if self.user_id is not None:
             await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
+            await sync_to_async(redis_client().decr)(user_listeners_key(self.user_id))
 
     async def receive_json(self, content, **kwargs):
         if not isinstance(content, dict):

@@ -6,8 +6,9 @@ planned: the batch's book changes coalesced to one change per level, the checksu
 levels, and copies of the order states, all as of the end of that batch. ``send``, on the
 writer's thread once the batch has committed (a few hundred microseconds): the changes go into the
 Redis book with one Lua script that also moves the head to the batch's sequence and keeps the
-message for gap fill. Then the batch is handed to a background thread, which does everything
-that may wait on the network or the database: the Channels ``group_send`` of the book message
+message for gap fill. Then the batch is handed to a fan-out process that the matcher spawns
+(``fanout_main``; a process so that its Python work never competes with matching for the
+GIL), which does everything that may wait on the network or the database: the Channels ``group_send`` of the book message
 and trades to ``market.{symbol}``, the ticker (at most once a second per market), and each
 touched user's order, fill and balance messages to ``user.{id}`` with their per-user sequence.
 Errors are logged, never raised: a client that misses a message sees it in the sequence and
@@ -22,6 +23,8 @@ starts again.
 """
 import asyncio
 import logging
+import multiprocessing
+import os
 import queue
 import threading
 import time
@@ -52,6 +55,28 @@ def user_group(user_id: int) -> str:
 
 def user_sequence_key(user_id: int) -> str:
     return f"md:user:{user_id}:seq"
+
+
+def user_listeners_key(user_id: int) -> str:
+    """How many ``/ws/user/`` sockets of this user are open (the consumer counts them)."""
+    return f"md:user:{user_id}:listeners"
+
+
+def touched_users(items: list[dict]) -> set[int]:
+    users = {o["user_id"] for item in items for o in item["orders"]}
+    for item in items:
+        users.update(item["balance_users"])
+        for fill in item["fills"]:
+            users.add(fill[5])
+            users.add(fill[6])
+    return users
+
+
+def only_for(items: list[dict], users: set[int]) -> list[dict]:
+    """The items cut down to what concerns ``users`` (a fill stays if either side is theirs)."""
+    return [{**item, "orders": [o for o in item["orders"] if o["user_id"] in users],
+             "fills": [f for f in item["fills"] if f[5] in users or f[6] in users],
+             "balance_users": [u for u in item["balance_users"] if u in users]} for item in items]
 
 
 def order_event(status: str, filled: Decimal) -> str | None:
@@ -89,9 +114,9 @@ class Publisher:
     def __init__(self) -> None:
         self.texts = _Texts()
         self.heads: dict[str, tuple[object, int]] = {}  # symbol -> (the book object, its head in Redis)
-        self.queue: queue.Queue = queue.Queue(maxsize=QUEUE_MAX)
+        self.queue = None  # to the fan-out process, created with it
         self._store: BookStore | None = None
-        self._worker: threading.Thread | None = None
+        self._worker: multiprocessing.process.BaseProcess | None = None
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ matcher thread
@@ -245,23 +270,31 @@ class Publisher:
             return
         with self._lock:
             if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._run, name="marketdata-publisher", daemon=True)
+                # A process, not a thread: fan-out to thousands of user groups is Python work
+                # that, in the matcher's process, competed with matching for the GIL (it halved
+                # a publishing matcher's throughput). Spawned, so it starts with no inherited
+                # database or Redis connection.
+                context = multiprocessing.get_context("spawn")
+                self.queue = context.Queue(maxsize=QUEUE_MAX)
+                self._worker = context.Process(target=fanout_main, args=(self.queue, os.getpid()),
+                                               name="marketdata-fanout", daemon=True)
                 self._worker.start()
 
-    def _run(self) -> None:
+    def run_fanout(self, items_queue, parent_pid: int | None = None) -> None:
+        """The fan-out loop (in its own process): until the parent matcher is gone."""
         loop = asyncio.new_event_loop()
         pending_tickers: dict[str, int] = {}
         last_ticker: dict[str, float] = {}
-        while True:
+        while parent_pid is None or os.getppid() == parent_pid:
             try:
-                items = [self.queue.get(timeout=0.25)]
+                items = [items_queue.get(timeout=0.25)]
             except queue.Empty:
                 items = []
             # Under load, send what has queued up together: one group_send per market and per
             # user for many batches, instead of one per batch.
             while items and len(items) < DRAIN_MAX:
                 try:
-                    items.append(self.queue.get_nowait())
+                    items.append(items_queue.get_nowait())
                 except queue.Empty:
                     break
             try:
@@ -314,7 +347,18 @@ class Publisher:
     def _send_users(self, loop, layer, items: list[dict]) -> None:
         from exchange.marketdata.messages import user_events
 
-        events = user_events(items)
+        # Only users with a socket open get messages: most accounts that trade (programs using
+        # REST) never listen, and building and sending their frames was most of the fan-out's
+        # work. A socket counts itself before it joins its group and reads its sequence, so a
+        # batch it misses is in what its page loads after subscribing.
+        users = sorted(touched_users(items))
+        if not users:
+            return
+        counts = redis_client().mget([user_listeners_key(u) for u in users])
+        listening = {u for u, count in zip(users, counts, strict=True) if count is not None and int(count) > 0}
+        if not listening:
+            return
+        events = {u: frames for u, frames in user_events(only_for(items, listening)).items() if u in listening}
         if not events:
             return
         pipe = redis_client().pipeline(transaction=False)
@@ -330,6 +374,15 @@ class Publisher:
 
 
 _publisher = Publisher()
+
+
+def fanout_main(items_queue, parent_pid: int) -> None:
+    """Entry point of the fan-out process that the matcher's publisher spawns."""
+    import django
+
+    django.setup()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    Publisher().run_fanout(items_queue, parent_pid)
 
 
 def publish_batch(ctx, book, plan) -> None:

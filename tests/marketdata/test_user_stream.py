@@ -189,3 +189,40 @@ def test_anonymous_and_foreign_subscriptions_are_refused(market, make_user, redi
         "replayed": ("replayed_request", 4401),
         "stale": ("stale_timestamp", 4401),
     }
+
+
+def test_frames_are_built_only_for_users_with_a_socket_open(market, make_user, start_matcher, redis_url):
+    """Accounts that never listen (programs on REST) cost the fan-out nothing: no frames, no
+    sequence. A user who opens a socket is counted before joining and gets what follows; the
+    count goes back down when the socket closes."""
+    import redis
+
+    from exchange.marketdata.publisher import user_listeners_key, user_sequence_key
+    from exchange.trading.services import order_place
+
+    client = redis.Redis.from_url(redis_url)
+    alice = make_user("alice", BTC="2")
+    bob = make_user("bob", USD="100000")
+    start_matcher("BTC-USD")
+    first = order_place(user=alice, market="BTC-USD", side="sell", price="30000", quantity="0.5")
+    wait_until(lambda: all_applied([first.pk]), message="the sell applied")
+    bob_cookie = session_cookie(bob)
+
+    async def scenario():
+        bob_ws = communicator("/ws/user/", bob_cookie)
+        assert (await bob_ws.connect())[0]
+        hello = await receive(bob_ws)
+        assert client.get(user_listeners_key(bob.pk)) == b"1"
+        buy = await sync_to_async(order_place, thread_sensitive=False)(
+            user=bob, market="BTC-USD", side="buy", price="30000", quantity="0.2")
+        frames = await collect(bob_ws, lambda fs: any(f["type"] == "balance" for f in fs))
+        await bob_ws.disconnect()
+        return hello, buy, frames
+
+    hello, buy, frames = asyncio.run(scenario())
+    assert hello["sequence"] == 0
+    assert [f["sequence"] for f in frames] == list(range(1, len(frames) + 1))
+    assert any(f["type"] == "fill" and f["fill"]["order_id"] == buy.pk for f in frames)
+    wait_until(lambda: client.get(user_listeners_key(bob.pk)) == b"0", message="the socket uncounted")
+    # Alice traded twice (her order placed, then filled) but never listened: nothing was built for her.
+    assert client.get(user_sequence_key(alice.pk)) is None
