@@ -118,8 +118,12 @@ class Command(models.Model):
 
     class Meta:
         indexes = [
+            # The relay's question, "which commands of this market are unapplied and older than
+            # N seconds?", as a range scan: unapplied commands that are not yet due (a backlog
+            # the matcher is still reading) are not even visited.
             models.Index(
-                fields=["market", "id"], condition=models.Q(applied_sequence__isnull=True), name="command_unapplied_idx"
+                fields=["market", "created_at"], condition=models.Q(applied_sequence__isnull=True),
+                name="command_unapplied_age_idx",
             ),
             models.Index(fields=["market", "applied_position"], name="command_applied_position_idx"),
         ]

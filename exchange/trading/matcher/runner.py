@@ -22,6 +22,7 @@ import sys
 import time
 import zlib
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -104,6 +105,8 @@ class Matcher:
         self.running = True
         self.stats = {"commands": 0, "batches": 0, "trades": 0}
         self.writer = BatchWriter(max_in_flight=in_flight + 1)
+        self.relayer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay")
+        self._relaying: dict[str, Future] = {}
         self.known_balances: set[tuple[int, int]] = set()  # (account, asset) with a balance row
         self.collector = BatchCollector()
         tune_for_large_books()
@@ -139,16 +142,20 @@ class Matcher:
             return False
         return True
 
-    def _keeping_up(self, symbol: str) -> bool:
-        """True when at most one batch of entries waits unread in the stream."""
+    def _group_state(self, symbol: str) -> tuple[int, int | None]:
+        """(entries pending, entries unread) of the consumer group; unread is None on Redis < 7."""
         for group in redis_client().xinfo_groups(stream_key(symbol)):
             name = group["name"].decode() if isinstance(group["name"], bytes) else group["name"]
             if name == GROUP:
-                lag = group.get("lag")
-                if lag is None:  # Redis before 7 does not say: only when nothing is pending
-                    return group["pending"] == 0
-                return lag <= self.batch_size
-        return True
+                return group["pending"], group.get("lag")
+        return 0, 0
+
+    def _keeping_up(self, symbol: str) -> bool:
+        """True when at most one batch of entries waits unread in the stream."""
+        pending, lag = self._group_state(symbol)
+        if lag is None:  # Redis before 7 does not say: only when nothing is pending
+            return pending == 0
+        return lag <= self.batch_size
 
     def _relay(self, owned: OwnedMarket, *, older_than: float, force: bool = False) -> None:
         """Republish commands that PostgreSQL has and the matcher has not applied (Redis may
@@ -159,24 +166,44 @@ class Matcher:
         multiply the work of a matcher that is already behind. A command republished while its
         entry is still in the stream is read twice and applied once."""
         owned.last_relay = time.monotonic()
-        if not force and not self._keeping_up(owned.ctx.symbol):
+        symbol, market_id = owned.ctx.symbol, owned.ctx.market_id
+        if not force and not self._keeping_up(symbol):
             return
-        ids = unapplied_command_ids(owned.ctx.market_id, older_than_seconds=older_than)
+        ids = unapplied_command_ids(market_id, older_than_seconds=older_than)
         if ids:
             pipe = redis_client().pipeline(transaction=False)
             for command_id in ids:
-                pipe.xadd(stream_key(owned.ctx.symbol), {"c": command_id})
+                pipe.xadd(stream_key(symbol), {"c": command_id})
             pipe.execute()
-            log.info("%s: relayed %s unapplied commands", owned.ctx.symbol, len(ids))
+            log.info("%s: relayed %s unapplied commands", symbol, len(ids))
+
+    def _relay_quietly(self, owned: OwnedMarket) -> None:
+        """The periodic relay, on the relay thread: its query reads index entries of every
+        command applied since the last one (tens of milliseconds under load), which on the
+        matcher's thread stalled every batch behind it."""
+        try:
+            self._relay(owned, older_than=self.relay_every)
+        except Exception:
+            log.warning("relay of %s failed; the next one retries", owned.ctx.symbol, exc_info=True)
+            with contextlib.suppress(Exception):
+                connection.close()
 
     def _maintain(self, owned: OwnedMarket) -> None:
-        """Every ``relay_every`` seconds: let what is planned commit; take over entries left
-        pending by a process that read them and then lost its lock; republish what the stream
-        lost; beat the heart."""
-        self.writer.flush()
-        self._drain_pending(owned)
-        self.writer.flush()
-        self._relay(owned, older_than=self.relay_every)
+        """Every ``relay_every`` seconds: take over entries left pending by a process that read
+        them and then lost its lock; republish what the stream lost (on the relay thread);
+        beat the heart."""
+        owned.last_relay = time.monotonic()
+        symbol = owned.ctx.symbol
+        # Entries pending for longer than a relay period are not this process's batches in
+        # flight (those are acknowledged within a commit).
+        stale = redis_client().xpending_range(stream_key(symbol), GROUP, "-", "+", 1, idle=int(self.relay_every * 1000))
+        if stale:
+            self.writer.flush()
+            self._drain_pending(owned)
+            self.writer.flush()
+        relaying = self._relaying.get(symbol)
+        if relaying is None or relaying.done():
+            self._relaying[symbol] = self.relayer.submit(self._relay_quietly, owned)
         self._heartbeat(owned)
 
     def _drain_pending(self, owned: OwnedMarket) -> None:
@@ -199,6 +226,9 @@ class Matcher:
             self._loop(max_seconds)
         finally:
             self.writer.shutdown()  # what was planned commits (or is replayed by the next owner)
+            with contextlib.suppress(Exception):
+                self.relayer.submit(connection.close).result()
+            self.relayer.shutdown(wait=True)
 
     def _loop(self, max_seconds: float | None) -> None:
         started = time.monotonic()
