@@ -54,3 +54,22 @@ def test_an_order_whose_xadd_was_lost_is_applied_while_the_load_goes_on(market, 
     wait(lambda: not Order.objects.filter(status="pending").exists(), message="every order applied")
     assert verify_market(market).problems == []
     ledger_clean()
+
+
+def test_the_stream_keeps_only_what_is_not_yet_acknowledged(market, make_user, start_matcher, wait, redis_url):
+    """Entries the matcher has read and acknowledged are trimmed away (every relay period), so a
+    stream does not keep every command ever sent; nothing unapplied is lost by it."""
+    import redis
+
+    from exchange.trading.streams import stream_key
+
+    client = redis.Redis.from_url(redis_url)
+    seller = make_user(BTC="10")
+    start_matcher("BTC-USD")
+    orders = [order_place(user=seller, market="BTC-USD", side="sell", price=str(300 + i), quantity="0.1") for i in range(30)]
+    wait(lambda: not Order.objects.filter(pk__in=[o.pk for o in orders], status="pending").exists(), message="orders applied")
+    assert client.xlen(stream_key("BTC-USD")) >= 30
+    wait(lambda: client.xlen(stream_key("BTC-USD")) <= 1, timeout=20, message="the acknowledged entries trimmed")
+    late = order_place(user=seller, market="BTC-USD", side="sell", price="400", quantity="0.1")
+    wait(lambda: Order.objects.get(pk=late.pk).status == "open", message="an order after the trim")
+    assert verify_market(market).problems == []

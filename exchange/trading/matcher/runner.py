@@ -142,6 +142,28 @@ class Matcher:
             return False
         return True
 
+    def _trim_stream(self, symbol: str) -> None:
+        """Drop the entries the group has read and acknowledged: those before both its oldest
+        pending entry and its last delivered one. Without this a stream keeps every command
+        ever sent. (Nothing can be lost by trimming: PostgreSQL has the commands and the relay
+        republishes any that are unapplied.)"""
+        key = stream_key(symbol)
+        client = redis_client()
+        delivered = None
+        for group in client.xinfo_groups(key):
+            name = group["name"].decode() if isinstance(group["name"], bytes) else group["name"]
+            if name == GROUP:
+                delivered = group["last-delivered-id"]
+        if delivered is None:
+            return
+        summary = client.xpending(key, GROUP)
+        keep_from = summary["min"] if summary["pending"] else delivered
+        if isinstance(keep_from, bytes):
+            keep_from = keep_from.decode()
+        if keep_from in ("0-0", "0"):
+            return
+        client.xtrim(key, minid=keep_from, approximate=False)
+
     def _group_state(self, symbol: str) -> tuple[int, int | None]:
         """(entries pending, entries unread) of the consumer group; unread is None on Redis < 7."""
         for group in redis_client().xinfo_groups(stream_key(symbol)):
@@ -201,6 +223,7 @@ class Matcher:
             self.writer.flush()
             self._drain_pending(owned)
             self.writer.flush()
+        self._trim_stream(symbol)
         relaying = self._relaying.get(symbol)
         if relaying is None or relaying.done():
             self._relaying[symbol] = self.relayer.submit(self._relay_quietly, owned)
