@@ -127,12 +127,6 @@ class Publisher:
             self._store = BookStore(client)
         return self._store
 
-    def publish(self, ctx, book, plan) -> None:
-        """Prepare and send at once: for a caller that has just committed and not moved on."""
-        prepared = self.prepare(ctx, book, plan)
-        if prepared is not None:
-            self.send(prepared)
-
     def knows(self, symbol: str, book) -> bool:
         """Whether the Redis book is known to be this book as of its last publish."""
         known = self.heads.get(symbol)
@@ -383,14 +377,6 @@ def fanout_main(items_queue, parent_pid: int) -> None:
     django.setup()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     Publisher().run_fanout(items_queue, parent_pid)
-
-
-def publish_batch(ctx, book, plan) -> None:
-    """Called by a matcher right after a batch committed; never raises."""
-    try:
-        _publisher.publish(ctx, book, plan)
-    except Exception:
-        log.exception("publishing %s at %s failed", ctx.symbol, ctx.sequence)
 
 
 def prepare_batch(ctx, book, plan) -> PreparedBatch | None:

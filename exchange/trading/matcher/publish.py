@@ -4,6 +4,6 @@ The work is in ``exchange.marketdata.publisher``; this module keeps the runner's
 Publishing never fails the matcher and never blocks it on the network for more than one Redis
 round trip: a client that misses a message sees the gap in the sequence and repairs it.
 """
-from exchange.marketdata.publisher import PreparedBatch, book_published, prepare_batch, publish_batch, send_batch
+from exchange.marketdata.publisher import PreparedBatch, book_published, prepare_batch, send_batch
 
-__all__ = ["PreparedBatch", "book_published", "prepare_batch", "publish_batch", "send_batch"]
+__all__ = ["PreparedBatch", "book_published", "prepare_batch", "send_batch"]

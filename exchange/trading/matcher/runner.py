@@ -142,41 +142,40 @@ class Matcher:
             return False
         return True
 
+    @staticmethod
+    def _group(symbol: str) -> dict | None:
+        """XINFO GROUPS' entry for the matchers' group of this market's stream."""
+        for group in redis_client().xinfo_groups(stream_key(symbol)):
+            name = group["name"].decode() if isinstance(group["name"], bytes) else group["name"]
+            if name == GROUP:
+                return group
+        return None
+
     def _trim_stream(self, symbol: str) -> None:
         """Drop the entries the group has read and acknowledged: those before both its oldest
         pending entry and its last delivered one. Without this a stream keeps every command
         ever sent. (Nothing can be lost by trimming: PostgreSQL has the commands and the relay
         republishes any that are unapplied.)"""
-        key = stream_key(symbol)
-        client = redis_client()
-        delivered = None
-        for group in client.xinfo_groups(key):
-            name = group["name"].decode() if isinstance(group["name"], bytes) else group["name"]
-            if name == GROUP:
-                delivered = group["last-delivered-id"]
-        if delivered is None:
+        group = self._group(symbol)
+        if group is None:
             return
-        summary = client.xpending(key, GROUP)
-        keep_from = summary["min"] if summary["pending"] else delivered
+        key = stream_key(symbol)
+        summary = redis_client().xpending(key, GROUP)
+        keep_from = summary["min"] if summary["pending"] else group["last-delivered-id"]
         if isinstance(keep_from, bytes):
             keep_from = keep_from.decode()
         if keep_from in ("0-0", "0"):
             return
-        client.xtrim(key, minid=keep_from, approximate=False)
-
-    def _group_state(self, symbol: str) -> tuple[int, int | None]:
-        """(entries pending, entries unread) of the consumer group; unread is None on Redis < 7."""
-        for group in redis_client().xinfo_groups(stream_key(symbol)):
-            name = group["name"].decode() if isinstance(group["name"], bytes) else group["name"]
-            if name == GROUP:
-                return group["pending"], group.get("lag")
-        return 0, 0
+        redis_client().xtrim(key, minid=keep_from, approximate=False)
 
     def _keeping_up(self, symbol: str) -> bool:
         """True when at most one batch of entries waits unread in the stream."""
-        pending, lag = self._group_state(symbol)
+        group = self._group(symbol)
+        if group is None:
+            return True
+        lag = group.get("lag")
         if lag is None:  # Redis before 7 does not say: only when nothing is pending
-            return pending == 0
+            return group["pending"] == 0
         return lag <= self.batch_size
 
     def _relay(self, owned: OwnedMarket, *, older_than: float, force: bool = False) -> None:
