@@ -3,6 +3,7 @@
 Production differs from development only by its environment: DJANGO_DEBUG=false, a real
 DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL and REDIS_URL.
 """
+import os
 from pathlib import Path
 
 import environ
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "exchange.infra.shedding.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "exchange.api.throttling.IpRateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -92,6 +94,24 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Web processes (exchange/asgi.py turns DATABASE_POOL on) borrow connections from one pool per
+# process with a hard cap: Daphne runs every request's sync code on a thread of its own, and a
+# persistent connection per thread ran PostgreSQL out of connections. A request that finds the
+# pool empty waits up to DATABASE_POOL_TIMEOUT seconds, then gets a 503 (exchange/infra/shedding.py).
+# Long-running workers (matcher, surveillance, Celery) keep their own few dedicated connections:
+# the matcher's session holds its advisory locks, which must never go back into a pool.
+# The default cap shares about 60 connections among WEB_CONCURRENCY web processes (.env.example).
+DATABASE_POOL = env.bool("DATABASE_POOL", default=False)
+WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", default=os.cpu_count() or 1)
+DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=max(2, min(10, 60 // max(1, WEB_CONCURRENCY))))
+DATABASE_POOL_MIN_SIZE = env.int("DATABASE_POOL_MIN_SIZE", default=min(2, DATABASE_POOL_MAX_SIZE))
+DATABASE_POOL_TIMEOUT = env.float("DATABASE_POOL_TIMEOUT", default=3.0)
+if DATABASE_POOL:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django returns the connection to the pool after each request
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": DATABASE_POOL_MIN_SIZE, "max_size": DATABASE_POOL_MAX_SIZE, "timeout": DATABASE_POOL_TIMEOUT,
+        "name": "web",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -153,6 +173,17 @@ EXCHANGE_RATE_LIMITS = {
     "orders": (env.int("EXCHANGE_RATE_LIMIT_ORDERS", default=20), env.int("EXCHANGE_RATE_LIMIT_ORDERS_WINDOW_S", default=1)),
 }
 EXCHANGE_MAX_OPEN_ORDERS = env.int("EXCHANGE_MAX_OPEN_ORDERS", default=200)
+# The front door (exchange/infra/shedding.py): requests in flight per web process. Order entry
+# (POST/DELETE under /api/v1/orders) has its own small budget, sized to the database pool; every
+# other HTTP request shares a larger one, so market data and the console stay responsive while
+# order entry sheds. A request waits at most EXCHANGE_SHED_QUEUE_MS for a place, then gets 503 with
+# Retry-After (seconds) and the error body. WebSockets are not counted.
+EXCHANGE_MAX_INFLIGHT_ORDERS = env.int("EXCHANGE_MAX_INFLIGHT_ORDERS", default=DATABASE_POOL_MAX_SIZE)
+EXCHANGE_MAX_INFLIGHT_REQUESTS = env.int("EXCHANGE_MAX_INFLIGHT_REQUESTS", default=64)
+EXCHANGE_SHED_QUEUE_MS = env.int("EXCHANGE_SHED_QUEUE_MS", default=20)
+EXCHANGE_SHED_RETRY_AFTER = env.int("EXCHANGE_SHED_RETRY_AFTER", default=1)
+# At most this many orders (or ids) in one POST/DELETE /api/v1/orders/batch.
+EXCHANGE_MAX_BATCH_ORDERS = env.int("EXCHANGE_MAX_BATCH_ORDERS", default=20)
 EXCHANGE_FAUCET_LIMITS = {"USD": "10000", "BTC": "1", "ETH": "10"}
 
 # Console: amounts above the threshold (per asset, else the default) need a second admin's approval.

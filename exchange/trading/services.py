@@ -5,17 +5,19 @@ cancel request), its ledger hold and its ``Command`` row, and only after the com
 command id to the market's stream. An order is therefore acknowledged only once it is durable,
 and a crash between the commit and the XADD is repaired by the matcher's relay.
 """
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from exchange.accounts.models import Profile, UserStatus
+from exchange.accounts.models import UserStatus
 from exchange.amounts import parse_decimal
 from exchange.errors import ExchangeError
 from exchange.ledger.services import hold_place
-from exchange.markets.models import Market
 from exchange.markets.rules import check_quantity, price_to_ticks, validate_order
 from exchange.markets.selectors import market_get
+from exchange.trading import selectors
+from exchange.trading.fees import fee_rates_for
 from exchange.trading.models import OPEN_STATUSES, Command, CommandKind, Order
 from exchange.trading.streams import publish_commands
 from exchange.trading.terms import order_terms
@@ -24,31 +26,8 @@ TIME_IN_FORCE = ("gtc", "ioc", "fok")
 STP_MODES = ("cancel_newest", "cancel_oldest", "cancel_both", "decrement")
 
 
-def _check_can_trade(user: AbstractBaseUser) -> None:
-    if Profile.objects.filter(user_id=user.pk, status=UserStatus.FROZEN).exists():
-        raise ExchangeError("account_frozen", "this account is frozen", status=403)
-
-
-def _check_open_order_cap(user: AbstractBaseUser, market: Market) -> None:
-    from django.conf import settings
-
-    cap = settings.EXCHANGE_MAX_OPEN_ORDERS
-    if Order.objects.filter(user=user, market=market, status__in=OPEN_STATUSES)[:cap].count() >= cap:
-        raise ExchangeError("open_order_limit", f"at most {cap} open orders per market", status=409)
-
-
 def _publish_after_commit(symbol: str, command: Command) -> None:
     transaction.on_commit(lambda: publish_commands(symbol, [command.pk]))
-
-
-def _fee_payload(market: Market, user: AbstractBaseUser) -> dict:
-    # The fee schedule in force when the order was placed travels with it, so a replay of the
-    # journal settles with exactly the same fees even after the schedule changes. The user's
-    # 30-day volume tier (console fee tiers) can lower the market's rates.
-    from exchange.console.fees import fee_rates_for
-
-    maker_fee, taker_fee = fee_rates_for(user_id=user.pk, market=market)
-    return {"maker_fee": str(maker_fee), "taker_fee": str(taker_fee)}
 
 
 def order_place(
@@ -70,8 +49,17 @@ def order_place(
 
     A ``client_order_id`` already used by one of the user's open orders returns that order
     instead of placing a second one.
+
+    Round trips: every check (market, frozen account, open-order cap, client order id, fee
+    tiers) is read in one query before the transaction; the transaction then only writes (the
+    order, its place command, the hold), and the balance row the hold locks is locked last, so it
+    is held for the hold's own two statements and the commit.
     """
-    market_row = market_get(symbol=market)
+    if client_order_id is not None:
+        client_order_id = str(client_order_id).strip()
+        if not client_order_id or len(client_order_id) > 64:
+            raise ExchangeError("invalid_client_order_id", "client_order_id must be 1 to 64 characters")
+    market_row = selectors.order_entry_context(user=user, symbol=market, client_order_id=client_order_id)
     if time_in_force not in TIME_IN_FORCE:
         raise ExchangeError("invalid_time_in_force", "time_in_force must be gtc, ioc or fok")
     if stp not in STP_MODES:
@@ -80,20 +68,22 @@ def order_place(
         time_in_force = "ioc"
     if post_only and time_in_force != "gtc":
         raise ExchangeError("invalid_post_only", "a post-only order must be good-till-cancelled")
-    if client_order_id is not None:
-        client_order_id = str(client_order_id).strip()
-        if not client_order_id or len(client_order_id) > 64:
-            raise ExchangeError("invalid_client_order_id", "client_order_id must be 1 to 64 characters")
-        existing = _open_order_with_client_id(user, client_order_id)
-        if existing is not None:
-            return existing
-    _check_can_trade(user)
+    if market_row.existing_order_id is not None:
+        return Order.objects.select_related("market").get(pk=market_row.existing_order_id)
+    if market_row.user_frozen:
+        raise ExchangeError("account_frozen", "this account is frozen", status=403)
     checked = validate_order(
         market_row, side=side, order_type=order_type, quantity=quantity, price=price,
         quote_amount=quote_amount, stop_price=stop_price, post_only=post_only,
     )
     terms = order_terms(market_row, checked, time_in_force=time_in_force)
-    _check_open_order_cap(user, market_row)
+    cap = settings.EXCHANGE_MAX_OPEN_ORDERS
+    if (market_row.open_orders or 0) >= cap:
+        raise ExchangeError("open_order_limit", f"at most {cap} open orders per market", status=409)
+    # The fee schedule in force when the order was placed travels with it, so a replay of the
+    # journal settles with exactly the same fees even after the schedule changes. The user's
+    # 30-day volume tier can lower the market's rates. Looked up here, never under a lock.
+    maker_fee, taker_fee = fee_rates_for(user_id=user.pk, market=market_row, tiers=market_row.fee_tier_rows)
     try:
         with transaction.atomic():
             order = Order.objects.create(
@@ -103,10 +93,11 @@ def order_place(
                 open_quantity=checked.quantity, hold_asset=terms.hold_asset, hold_amount=terms.hold_amount,
                 hold_remaining=terms.hold_amount, client_order_id=client_order_id,
             )
-            hold_place(user=user, asset=terms.hold_asset, amount=terms.hold_amount, hold=order.hold_reference)
             command = Command.objects.create(
-                market=market_row, kind=CommandKind.PLACE, order=order, payload=_fee_payload(market_row, user)
+                market=market_row, kind=CommandKind.PLACE, order=order,
+                payload={"maker_fee": str(maker_fee), "taker_fee": str(taker_fee)},
             )
+            hold_place(user=user, asset=terms.hold_asset, amount=terms.hold_amount, hold=order.hold_reference)
             _publish_after_commit(market_row.symbol, command)
     except IntegrityError:
         existing = client_order_id and _open_order_with_client_id(user, client_order_id)
