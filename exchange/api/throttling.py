@@ -13,14 +13,15 @@ from exchange.api.authentication import client_ip
 from exchange.trading.streams import redis_client
 
 
-def window_wait(setting: str, key: str) -> float | None:
-    """Count one hit for ``key`` under the limit ``setting``; the seconds to wait if over it."""
+def window_wait(setting: str, key: str, hits: int = 1) -> float | None:
+    """Count ``hits`` (one request, or a batch's orders) for ``key`` under the limit ``setting``;
+    the seconds to wait if over it."""
     limit, window = settings.EXCHANGE_RATE_LIMITS[setting]
     bucket = int(time.time() // window)
     name = f"rl:{setting}:{key}:{bucket}"
     try:
         pipe = redis_client().pipeline()
-        pipe.incr(name)
+        pipe.incrby(name, hits)
         pipe.expire(name, window + 1)
         count, _ = pipe.execute()
     except redis.RedisError:

@@ -1,13 +1,17 @@
 """REST endpoints for orders and fills (thin: parse, call a service or selector, render)."""
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
-from rest_framework import serializers, status
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, inline_serializer
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from exchange.api.errors import exception_handler
 from exchange.api.fields import DecimalString, decimal_str
 from exchange.api.permissions import HasScope
 from exchange.api.schema import PRIVATE_ERRORS, PageQuery, errors, paginated, parse_query
+from exchange.api.throttling import AccountRateThrottle, OrderRateThrottle, window_wait
+from exchange.errors import ExchangeError
 from exchange.trading import selectors, services
 
 
@@ -114,6 +118,115 @@ class OrderDetailApi(APIView):
     def delete(self, request, order_id: str):
         order = services.order_cancel(user=request.user, order_id=order_id)
         return Response(OrderOutputSerializer(order).data, status=status.HTTP_202_ACCEPTED)
+
+
+# ------------------------------------------------------------------ batch orders
+
+def _batch_items(request, key: str) -> list:
+    """The list under ``key`` in the JSON body (or, for ids, ``?ids=1,2``); a 400 if it is not
+    a list of at most EXCHANGE_MAX_BATCH_ORDERS items."""
+    if key == "ids" and "ids" in request.query_params:
+        items: object = [i for i in request.query_params["ids"].split(",") if i.strip()]
+    else:
+        body = request.data
+        items = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items:
+        raise ExchangeError(f"invalid_{key}", f"{key}: a non-empty list is required")
+    limit = settings.EXCHANGE_MAX_BATCH_ORDERS
+    if len(items) > limit:
+        raise ExchangeError("batch_too_large", f"at most {limit} items in a batch")
+    return items
+
+
+class BatchOrderRateThrottle(OrderRateThrottle):
+    """The order rate limit counts every order (or cancel) of a batch, not the request."""
+
+    def allow_request(self, request, view) -> bool:
+        self._wait = None
+        key = self.key(request, view)
+        if key is None:
+            return True
+        try:
+            hits = len(_batch_items(request, view.batch_key))
+        except ExchangeError:
+            hits = 1  # refused with a 400 by the view
+        self._wait = window_wait(self.setting, key, hits)
+        return self._wait is None
+
+
+def _error_item(exc: Exception) -> dict:
+    """One item's error, in the API's error shape and with the status it would have alone."""
+    response = exception_handler(exc, {})
+    return {"status": response.status_code, "error": response.data["error"]}
+
+
+BatchResult = inline_serializer(name="OrderBatchResult", fields={
+    "results": inline_serializer(name="OrderBatchItem", many=True, fields={
+        "status": serializers.IntegerField(help_text="201 (placed) or 202 (cancel asked), else the error's status"),
+        "order": OrderOutputSerializer(required=False),
+        "error": inline_serializer(name="ErrorDetail", required=False, fields={
+            "code": serializers.CharField(), "message": serializers.CharField()}),
+    }),
+})
+
+
+class OrderBatchApi(APIView):
+    """``POST /orders/batch`` places up to 20 orders, ``DELETE /orders/batch`` cancels up to 20.
+
+    Each item gets its own result, in order: ``{"status": 201, "order": {...}}`` or
+    ``{"status": 4xx, "error": {"code", "message"}}``; one bad item does not stop the others. The
+    batch commits once. Every order counts against the order rate limit. A signed batch, like any
+    signed request, cannot be replayed; a ``client_order_id`` makes an order idempotent.
+    """
+
+    permission_classes = [HasScope]
+    required_scopes = {"POST": "trade", "DELETE": "trade"}
+    throttle_classes = [AccountRateThrottle, BatchOrderRateThrottle]
+
+    @property
+    def batch_key(self) -> str:
+        return "orders" if self.request.method == "POST" else "ids"
+
+    @extend_schema(
+        request=inline_serializer(name="OrderBatchPlaceInput", fields={
+            "orders": OrderListApi.InputSerializer(many=True)}),
+        responses={200: BatchResult, **errors(*PRIVATE_ERRORS)}, operation_id="orders_batch_place",
+    )
+    def post(self, request):
+        items = _batch_items(request, "orders")
+        valid: list[dict] = []
+        results: list[dict | None] = []
+        for item in items:
+            data = OrderListApi.InputSerializer(data=item if isinstance(item, dict) else {})
+            if data.is_valid():
+                fields = dict(data.validated_data)
+                valid.append({"order_type": fields.pop("type"), **fields})
+                results.append(None)
+            else:
+                results.append(_error_item(exceptions.ValidationError(data.errors)))
+        placed = iter(services.order_place_batch(user=request.user, orders=valid) if valid else [])
+        out = []
+        for result in results:
+            if result is None:
+                outcome = next(placed)
+                result = (_error_item(outcome) if isinstance(outcome, ExchangeError)
+                          else {"status": 201, "order": OrderOutputSerializer(outcome).data})
+            out.append(result)
+        return Response({"results": out})
+
+    @extend_schema(
+        request=inline_serializer(name="OrderBatchCancelInput", fields={"ids": serializers.ListField(
+            child=serializers.IntegerField())}),
+        parameters=[OpenApiParameter("ids", str, description="comma-separated ids, instead of the body")],
+        responses={200: BatchResult, **errors(*PRIVATE_ERRORS)}, operation_id="orders_batch_cancel",
+    )
+    def delete(self, request):
+        ids = _batch_items(request, "ids")
+        outcomes = services.order_cancel_batch(user=request.user, order_ids=ids)
+        return Response({"results": [
+            _error_item(o) if isinstance(o, ExchangeError) else {"status": 202, "order": OrderOutputSerializer(o).data}
+            for o in outcomes
+        ]})
 
 
 class FillOutputSerializer(serializers.Serializer):
