@@ -9,15 +9,23 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 
+from exchange.infra.net import parse_networks
+from exchange.infra.safety import DEV_SECRET_KEY, refuse_unsafe_production
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-# Development and tests get a fixed, obviously-unsafe key; production must set its own.
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-insecure-key-do-not-use-in-production")
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+# Development and tests get a fixed, obviously-unsafe key; production must set its own (the
+# startup refusal at the end of this file enforces it).
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=DEV_SECRET_KEY if DEBUG else "")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+# Reverse proxies (addresses or CIDRs) whose X-Forwarded-For is believed; empty: trust nobody.
+# exchange/infra/net.py reads the client's address from it, for every part of the venue.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+parse_networks(TRUSTED_PROXIES)  # a typo is an error at startup, not every client behind one address
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # Demo mode: the faucet and demo liquidity are on. Never on a venue with real money.
@@ -53,8 +61,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: probes get their answer before host checks, redirects, sessions and rate limits.
+    "exchange.infra.health.HealthCheckMiddleware",
     "exchange.infra.shedding.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (hashed, compressed, cached for a year) before anything touches the session.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "exchange.api.throttling.IpRateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -226,7 +238,9 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
     },
 }
-EXCHANGE_API_SECRET_KEY = env.str("EXCHANGE_API_SECRET_KEY", default="")
+# Encrypts API secrets at rest (exchange/accounts/crypto.py). Development derives it from
+# SECRET_KEY as before; production must set its own (refused at startup otherwise).
+EXCHANGE_API_SECRET_KEY = env.str("EXCHANGE_API_SECRET_KEY", default=SECRET_KEY if DEBUG else "")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -238,7 +252,17 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "var" / "staticfiles")
+# WhiteNoise serves static files from Daphne. Production: `manage.py collectstatic` first; names
+# carry a content hash (ES module imports and CSS url()s rewritten to them), gzip/brotli copies,
+# and a year of caching. Development serves the source folders directly, always fresh.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
+                    else "exchange.infra.static.HashedStaticStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG  # fixed here: pytest turns DEBUG off after import
 
 EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="exchange@localhost")
@@ -255,6 +279,8 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Probes speak plain HTTP to the process; the middleware answers them first anyway.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {
@@ -264,3 +290,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
 }
+
+# Production refuses to start with development secrets: every process loads this file (Daphne, the
+# matcher, Celery, manage.py), so they all refuse, naming each variable to set.
+if not DEBUG:
+    refuse_unsafe_production(secret_key=SECRET_KEY, api_secret_key=EXCHANGE_API_SECRET_KEY,
+                             allowed_hosts=ALLOWED_HOSTS, metrics_token=EXCHANGE_METRICS_TOKEN)

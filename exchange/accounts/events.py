@@ -6,6 +6,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from exchange.accounts.models import SecurityEvent
+from exchange.infra.net import client_ip
 
 
 def security_event_record(*, user: AbstractBaseUser, kind: str, request=None, **detail) -> SecurityEvent:
@@ -13,7 +14,7 @@ def security_event_record(*, user: AbstractBaseUser, kind: str, request=None, **
     from exchange.audit.models import AuditSource
     from exchange.audit.services import audit_record
 
-    ip = request.META.get("REMOTE_ADDR") if request is not None else None
+    ip = client_ip(request) if request is not None else None
     agent = request.META.get("HTTP_USER_AGENT", "")[:255] if request is not None else ""
     event = SecurityEvent.objects.create(user=user, kind=kind, ip=ip or None, user_agent=agent, detail=detail)
     audit_record(actor=user, ip=ip, action=f"security.{kind}", object_type="user", object_id=user.pk,

@@ -10,6 +10,7 @@ from rest_framework import authentication, exceptions
 from exchange.accounts.crypto import decrypt_secret
 from exchange.accounts.models import ApiKey, Profile, UserStatus
 from exchange.api.signing import signature
+from exchange.infra.net import client_ip as net_client_ip
 from exchange.trading.streams import redis_client
 
 
@@ -23,7 +24,7 @@ class ApiKeyError(exceptions.AuthenticationFailed):
 
 
 def client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
+    return net_client_ip(request) or ""  # the one reading, behind TRUSTED_PROXIES too
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

@@ -9,7 +9,7 @@ import redis
 from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
-from exchange.api.authentication import client_ip
+from exchange.infra.net import client_ip
 from exchange.trading.streams import redis_client
 
 
@@ -40,7 +40,7 @@ class IpRateLimitMiddleware:
 
     def __call__(self, request):
         if request.path.startswith("/api/"):
-            wait = window_wait("ip", client_ip(request))
+            wait = window_wait("ip", client_ip(request) or "unknown")
             if wait is not None:
                 from django.http import JsonResponse
 

@@ -3,20 +3,15 @@ signals): the client's address, and for Django admin requests the rows' state be
 change. Set by ``AuditContextMiddleware``."""
 from contextvars import ContextVar
 
+from exchange.infra.net import client_ip
+
+__all__ = ["AuditContextMiddleware", "admin_snapshots", "client_ip", "current_ip"]
+
 _client_ip: ContextVar[str | None] = ContextVar("audit_client_ip", default=None)
 # (app_label.model, pk) -> the row as it was before an admin request changed or deleted it.
 _admin_snapshots: ContextVar[dict | None] = ContextVar("audit_admin_snapshots", default=None)
 
 ADMIN_PREFIX = "/admin/"
-
-
-def client_ip(request) -> str | None:
-    """The client's address as the web server saw it (REMOTE_ADDR).
-
-    Behind a reverse proxy, configure the proxy (or daphne's ``--proxy-headers``) so that
-    REMOTE_ADDR is the client's: X-Forwarded-For is not trusted here because anyone can send it.
-    """
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def current_ip() -> str | None:

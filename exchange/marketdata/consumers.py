@@ -8,6 +8,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from exchange.errors import ExchangeError
+from exchange.infra.net import client_ip_from_scope
 from exchange.marketdata import selectors
 from exchange.marketdata.auth import ws_api_key_authenticate
 from exchange.marketdata.publisher import market_group, user_group, user_listeners_key, user_sequence_key
@@ -120,11 +121,10 @@ class UserConsumer(AsyncJsonWebsocketConsumer):
         if kind == "ping":
             return await self.send_json({"type": "pong"})
         if kind == "auth" and self.user_id is None:
-            client = self.scope.get("client") or ("", 0)
             try:
                 user_id = await database_sync_to_async(ws_api_key_authenticate)(
                     key=content.get("key", ""), timestamp=content.get("timestamp", ""),
-                    sent=content.get("signature", ""), client_ip=client[0] or "")
+                    sent=content.get("signature", ""), client_ip=client_ip_from_scope(self.scope) or "")
             except ExchangeError as exc:
                 close = CLOSE_FORBIDDEN if exc.status == 403 else CLOSE_NOT_AUTHENTICATED
                 return await self._refuse(exc.code, exc.message, close)

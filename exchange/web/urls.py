@@ -2,6 +2,7 @@
 from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
 from django.urls import path, reverse_lazy
+from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from exchange.web import views
@@ -18,8 +19,8 @@ urlpatterns = [
     path("wallet/ledger.csv", views.ledger_csv, name="ledger_csv"),
     path("account/", views.account, name="account"),
     path("account/sessions/end-others/", views.sessions_end_others, name="sessions_end_others"),
-    path("static/<path:path>", views.static_file, name="static"),
-    path("favicon.ico", RedirectView.as_view(url=static("web/favicon.svg"), permanent=True)),
+    # Lazy: the hashed name is known from the static files manifest, read on first use.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("web/favicon.svg"), permanent=True)),
     # Password reset by e-mail (Django's views; the mail goes through EMAIL_BACKEND).
     path(_reset, auth_views.PasswordResetView.as_view(
         template_name="web/password_reset_form.html", email_template_name="web/password_reset_email.txt",

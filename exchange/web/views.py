@@ -6,18 +6,16 @@ the market's rules as JSON (json_script: allowed by the CSP, it is data, not scr
 """
 import csv
 import functools
-import mimetypes
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.staticfiles import finders
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from exchange.errors import ExchangeError
+from exchange.infra.net import client_ip
 from exchange.ledger import selectors as ledger_selectors
 from exchange.ledger.services import faucet_credit
 from exchange.markets.models import Asset
@@ -35,7 +33,7 @@ def _remember_client(view):
     def wrapper(request: HttpRequest, *args, **kwargs):
         if request.user.is_authenticated and "web_user_agent" not in request.session:
             request.session["web_user_agent"] = request.META.get("HTTP_USER_AGENT", "")[:200]
-            request.session["web_ip"] = request.META.get("REMOTE_ADDR", "")
+            request.session["web_ip"] = client_ip(request) or ""
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -177,20 +175,3 @@ def sessions_end_others(request: HttpRequest) -> HttpResponse:
     ended = session_end_others(user=request.user, keep=request.session.session_key)
     messages.success(request, f"Signed out {ended} other session{'s' if ended != 1 else ''}.")
     return redirect("web:account")
-
-
-@require_GET
-def static_file(request: HttpRequest, path: str) -> FileResponse:
-    """Static files from the app's static folders, for a plain Daphne with no web server in front
-    (a CDN or nginx may serve ``STATIC_ROOT`` instead). The finders refuse paths outside their roots."""
-    if ".." in Path(path).parts:
-        raise Http404
-    found = finders.find(path)
-    if not found:
-        raise Http404
-    content_type, _ = mimetypes.guess_type(found)
-    if found.endswith((".js", ".mjs")):
-        content_type = "text/javascript"
-    response = FileResponse(open(found, "rb"), content_type=content_type or "application/octet-stream")  # noqa: SIM115
-    response["Cache-Control"] = "no-cache" if settings.DEBUG else "public, max-age=3600"
-    return response
