@@ -35,6 +35,7 @@ class FeeTier(models.Model):
 
 
 class ApprovalKind(models.TextChoices):
+    DEPOSIT = "deposit", "Deposit credit"
     ADJUSTMENT = "adjustment", "Balance adjustment"
     WITHDRAWAL = "withdrawal", "Withdrawal"
 
@@ -46,10 +47,13 @@ class ApprovalStatus(models.TextChoices):
 
 
 class ApprovalRequest(models.Model):
-    """A funds action above the four-eyes threshold, waiting for a second admin.
+    """A funds action waiting for a second admin: every manual credit (a deposit or a balance
+    adjustment) and every withdrawal above its asset's four-eyes threshold.
 
-    The requester can never approve their own request; on approval the ledger service runs in
-    the approving transaction.
+    Nobody approves a request they made, nor one that pays their own account; on approval the
+    ledger service runs in the approving transaction. A deposit's external ``reference`` is
+    unique per asset among requests not rejected, so one bank transfer or transaction hash is
+    credited at most once (a rejected request frees its reference for a corrected one).
     """
 
     kind = models.CharField(max_length=16, choices=ApprovalKind.choices)
@@ -58,6 +62,8 @@ class ApprovalRequest(models.Model):
     asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
     amount = _amount_field()
     withdrawal = models.ForeignKey("ledger.Withdrawal", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reference = models.CharField(max_length=100, blank=True, default="",
+                                 help_text="A deposit's external reference (bank transfer, transaction hash).")
     reason = models.TextField()
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -71,6 +77,11 @@ class ApprovalRequest(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["withdrawal"], condition=models.Q(status="pending"),
                                     name="one_pending_approval_per_withdrawal"),
+            models.UniqueConstraint(fields=["asset", "reference"],
+                                    condition=models.Q(kind="deposit") & ~models.Q(status="rejected"),
+                                    name="deposit_reference_unique_per_asset"),
+            models.CheckConstraint(condition=~models.Q(kind="deposit") | ~models.Q(reference=""),
+                                   name="deposit_has_reference"),
         ]
 
     def __str__(self) -> str:

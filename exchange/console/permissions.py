@@ -1,5 +1,6 @@
 """Who may use the console: ``admin`` everything; ``compliance`` reads markets, users, fees and
-the audit log and changes nothing; everyone else (traders) gets 403. Anonymous visitors are
+the audit log and changes only users' KYC levels (verification is their work); everyone else
+(traders) gets 403. Anonymous visitors are
 sent to the login page."""
 from functools import wraps
 
@@ -10,6 +11,7 @@ from exchange.accounts.roles import ADMIN, COMPLIANCE, user_has_role
 
 READERS = (ADMIN, COMPLIANCE)
 WRITERS = (ADMIN,)
+KYC_SETTERS = (ADMIN, COMPLIANCE)
 
 
 def console_role(*roles: str):
@@ -31,3 +33,7 @@ def console_role(*roles: str):
 
 def is_console_admin(user) -> bool:
     return user_has_role(user, ADMIN)
+
+
+def can_set_kyc(user) -> bool:
+    return any(user_has_role(user, role) for role in KYC_SETTERS)

@@ -9,24 +9,26 @@ Market status changes and cancel-alls go through the matcher's command stream
 (``exchange.trading.services.market_command``): they take effect at a definite sequence
 number, after every command queued before them, once the market's matcher applies them.
 """
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from exchange.accounts import services as accounts
 from exchange.accounts.models import ApiKey, Profile, UserStatus
-from exchange.accounts.roles import ADMIN, user_has_role
+from exchange.accounts.roles import ADMIN, COMPLIANCE, user_has_role
 from exchange.amounts import check_positive_amount, parse_amount, parse_decimal
+from exchange.audit.models import AuditSource
 from exchange.audit.services import audit_record
 from exchange.console.models import ApprovalKind, ApprovalRequest, ApprovalStatus, FeeTier
 from exchange.errors import ExchangeError
+from exchange.ledger import limits as kyc
 from exchange.ledger import services as ledger
-from exchange.ledger.models import LedgerEntry, Withdrawal, WithdrawalStatus
+from exchange.ledger.models import Balance, LedgerEntry, Withdrawal, WithdrawalStatus
 from exchange.markets import services as markets
 from exchange.markets.models import Asset, Market, MarketStatus
 from exchange.trading import services as trading
@@ -230,18 +232,26 @@ def user_unfreeze(*, actor: AbstractBaseUser, ip: str | None, user: AbstractBase
 
 
 @transaction.atomic
-def user_kyc_set(*, actor: AbstractBaseUser, ip: str | None, user: AbstractBaseUser, level: int, reason: str) -> Profile:
-    """Set the user's KYC level (0 none, 1 basic, 2 verified, 3 enhanced)."""
-    _check_admin(actor)
+def user_kyc_set(*, actor: AbstractBaseUser | None, ip: str | None, user: AbstractBaseUser, level: int,
+                 reason: str) -> Profile:
+    """Set the user's KYC level (0 none, 1 basic, 2 verified, 3 enhanced): it decides how much
+    they may withdraw and receive (``exchange.ledger.limits``). Admins and compliance officers
+    set it in the console, never their own (``own_account``); ``actor=None`` is an operator at
+    the server (``manage.py set_kyc_level``), audited as ``operator`` with the system source."""
+    if actor is not None:
+        if not (user_has_role(actor, ADMIN) or user_has_role(actor, COMPLIANCE)):
+            raise ExchangeError("forbidden", "only admins and compliance officers set KYC levels", status=403)
+        _not_own_account(actor, user.pk, "set the KYC level of")
     why = _reason(reason)
-    if not isinstance(level, int) or not 0 <= level <= 3:
+    if not isinstance(level, int) or isinstance(level, bool) or not 0 <= level <= 3:
         raise ExchangeError("invalid_kyc_level", "KYC level is 0, 1, 2 or 3")
     profile = _profile(user)
     before = profile.kyc_level
     profile.kyc_level = level
     profile.save(update_fields=["kyc_level"])
     audit_record(actor=actor, ip=ip, action="user.kyc_set", object_type="auth.user", object_id=user.pk,
-                 before={"kyc_level": before}, after={"kyc_level": level}, reason=why)
+                 before={"kyc_level": before}, after={"kyc_level": level},
+                 reason=why, source=AuditSource.CONSOLE if actor else AuditSource.SYSTEM)
     return profile
 
 
@@ -263,12 +273,31 @@ def user_api_key_revoke(*, actor: AbstractBaseUser, ip: str | None, api_key_id: 
 
 
 # ---------------------------------------------------------------------- funds
+#
+# Who moves money: no admin alone. Every manual credit (a deposit, a balance adjustment) is a
+# request that a second admin approves; a withdrawal above its asset's threshold needs a second
+# admin too. Nobody approves a request they made, and nobody moves money into their own account
+# or approves a withdrawal out of it (``own_account``, 403).
 
 def four_eyes_threshold(asset: Asset) -> Decimal:
-    """Amounts of ``asset`` above this need a second admin (EXCHANGE_FOUR_EYES_THRESHOLDS per
-    asset, else EXCHANGE_FOUR_EYES_THRESHOLD)."""
+    """A withdrawal of ``asset`` above this amount, in the asset's own units, needs a second
+    admin: ``EXCHANGE_FOUR_EYES_THRESHOLDS[asset]``, else ``EXCHANGE_FOUR_EYES_THRESHOLD``, which
+    is 0 by default, so that an asset nobody configured never lets one admin send anything out
+    alone (one number for every asset made 10,000 BTC a "small" withdrawal)."""
     per_asset = settings.EXCHANGE_FOUR_EYES_THRESHOLDS.get(asset.symbol)
-    return Decimal(str(per_asset if per_asset is not None else settings.EXCHANGE_FOUR_EYES_THRESHOLD))
+    raw = per_asset if per_asset not in (None, "") else settings.EXCHANGE_FOUR_EYES_THRESHOLD
+    try:
+        value = Decimal(str(raw))
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"four-eyes threshold of {asset.symbol} is not a number: {raw!r}") from None
+    if not value.is_finite() or value < 0:
+        raise ImproperlyConfigured(f"four-eyes threshold of {asset.symbol} must be 0 or more")
+    return value
+
+
+def _not_own_account(actor: AbstractBaseUser, beneficiary_id: object, doing: str) -> None:
+    if beneficiary_id == actor.pk:
+        raise ExchangeError("own_account", f"you cannot {doing} your own account: another admin must", status=403)
 
 
 def _user(user_id: object) -> AbstractBaseUser:
@@ -278,57 +307,89 @@ def _user(user_id: object) -> AbstractBaseUser:
     return user
 
 
-@transaction.atomic
-def deposit_credit(*, actor: AbstractBaseUser, ip: str | None, user: AbstractBaseUser, asset: Asset, amount: object,
-                   reference: str, reason: str) -> tuple[LedgerEntry, bool]:
-    """Credit a deposit once per external ``reference`` (a transaction hash, a bank reference).
-    Returns the entry and whether it is new; crediting the same reference again changes nothing."""
-    _check_admin(actor)
-    why = _reason(reason)
-    reference = (reference or "").strip()
-    if not reference or len(reference) > 100:
-        raise ExchangeError("invalid_reference", "a deposit needs its external reference (1 to 100 characters)")
-    value = parse_amount(amount, decimals=asset.decimals)
-    existed = LedgerEntry.objects.filter(idempotency_key=f"deposit:{reference}").first()
-    entry = ledger.deposit_credit(user=user, asset=asset, amount=value, reference=reference, memo=why[:255])
-    created = existed is None
-    audit_record(actor=actor, ip=ip, action="funds.deposit" if created else "funds.deposit_duplicate",
-                 object_type="ledger.ledgerentry", object_id=entry.pk,
-                 after={"user": user.pk, "asset": asset.symbol, "amount": value, "reference": reference,
-                        "duplicate": not created}, reason=why)
-    return entry, created
+def _ledger_deposit_reference(asset: Asset, reference: str) -> str:
+    # The ledger's idempotency key is global; the asset in it makes a reference unique per asset.
+    return f"{asset.symbol}:{reference}"
+
+
+def _check_reference_free(asset: Asset, reference: str) -> None:
+    """Refuse a reference already asked for or credited in this asset (``duplicate_reference``)."""
+    taken = ApprovalRequest.objects.filter(kind=ApprovalKind.DEPOSIT, asset=asset, reference=reference).exclude(
+        status=ApprovalStatus.REJECTED).exists()
+    keys = [f"deposit:{_ledger_deposit_reference(asset, reference)}", f"deposit:{reference}"]
+    credited = LedgerEntry.objects.filter(idempotency_key__in=keys, postings__asset=asset).exists()
+    if taken or credited:
+        raise ExchangeError("duplicate_reference", f"{asset.symbol} deposit reference {reference!r} was already "
+                            "used: one external transfer is credited once", status=409)
 
 
 def _approval_request(*, actor, ip, kind: str, user, asset: Asset, amount: Decimal, reason: str,
-                      withdrawal: Withdrawal | None = None) -> ApprovalRequest:
-    approval = ApprovalRequest.objects.create(kind=kind, user=user, asset=asset, amount=amount, withdrawal=withdrawal,
-                                              reason=reason, requested_by=actor)
+                      withdrawal: Withdrawal | None = None, reference: str = "") -> ApprovalRequest:
+    try:
+        with transaction.atomic():
+            approval = ApprovalRequest.objects.create(kind=kind, user=user, asset=asset, amount=amount,
+                                                      withdrawal=withdrawal, reference=reference, reason=reason,
+                                                      requested_by=actor)
+    except IntegrityError:
+        # The unique constraints are the last word when two admins ask at the same moment.
+        if kind == ApprovalKind.DEPOSIT:
+            raise ExchangeError("duplicate_reference", f"{asset.symbol} deposit reference {reference!r} was already "
+                                "used: one external transfer is credited once", status=409) from None
+        raise ExchangeError("approval_pending", "this already waits for a second admin", status=409) from None
+    after = {"user": user.pk, "asset": asset.symbol, "amount": amount,
+             "withdrawal": withdrawal.pk if withdrawal else None}
+    if kind == ApprovalKind.DEPOSIT:
+        after["reference"] = reference
+    if kind == ApprovalKind.WITHDRAWAL:
+        after["threshold"] = four_eyes_threshold(asset)
     audit_record(actor=actor, ip=ip, action=f"funds.{kind}_requested", object_type="console.approvalrequest",
-                 object_id=approval.pk, after={"user": user.pk, "asset": asset.symbol, "amount": amount,
-                                               "withdrawal": withdrawal.pk if withdrawal else None,
-                                               "threshold": four_eyes_threshold(asset)}, reason=reason)
+                 object_id=approval.pk, after=after, reason=reason)
     return approval
 
 
 @transaction.atomic
-def balance_adjust(*, actor: AbstractBaseUser, ip: str | None, user: AbstractBaseUser, asset: Asset, amount: object,
-                   reason: str) -> LedgerEntry | ApprovalRequest:
-    """A manual correction (positive or negative) of a user's available balance against the
-    external account. Up to the four-eyes threshold it is posted at once (returns the entry);
-    above, it waits for another admin (returns the pending request)."""
+def deposit_credit(*, actor: AbstractBaseUser, ip: str | None, user: AbstractBaseUser, asset: Asset, amount: object,
+                   reference: str, reason: str) -> ApprovalRequest:
+    """Ask to credit a deposit that arrived outside the venue (a bank transfer, a transaction).
+
+    Whatever the amount, nothing is credited until a second admin approves
+    (``approval_approve``). The external ``reference`` is required and credits once per asset
+    (``duplicate_reference``, 409); nobody asks for a credit to their own account
+    (``own_account``, 403); the user's KYC tier must be able to receive it
+    (``kyc_limit_exceeded``, checked again on approval)."""
     _check_admin(actor)
     why = _reason(reason)
+    _not_own_account(actor, user.pk, "credit")
+    reference = (reference or "").strip()
+    if not reference or len(reference) > 100:
+        raise ExchangeError("reference_required", "a deposit needs its external reference (1 to 100 characters)")
+    value = parse_amount(amount, decimals=asset.decimals)
+    _check_reference_free(asset, reference)
+    kyc.deposit_limit_check(user=user, asset=asset, amount=value)
+    return _approval_request(actor=actor, ip=ip, kind=ApprovalKind.DEPOSIT, user=user, asset=asset, amount=value,
+                             reason=why, reference=reference)
+
+
+@transaction.atomic
+def balance_adjust(*, actor: AbstractBaseUser, ip: str | None, user: AbstractBaseUser, asset: Asset, amount: object,
+                   reason: str) -> ApprovalRequest:
+    """Ask for a manual correction (positive or negative) of a user's available balance against
+    the external account. It always waits for a second admin, whatever its amount or sign; a
+    debit the balance cannot cover is refused at once (and again on approval)."""
+    _check_admin(actor)
+    why = _reason(reason)
+    _not_own_account(actor, user.pk, "adjust")
     value = parse_decimal(amount)
     if value == 0:
         raise ExchangeError("invalid_amount", "an adjustment must not be zero")
     check_positive_amount(abs(value), decimals=asset.decimals)
-    if abs(value) > four_eyes_threshold(asset):
-        return _approval_request(actor=actor, ip=ip, kind=ApprovalKind.ADJUSTMENT, user=user, asset=asset,
-                                 amount=value, reason=why)
-    entry = ledger.balance_adjust(user=user, asset=asset, amount=value, reason=why)
-    audit_record(actor=actor, ip=ip, action="funds.adjust", object_type="ledger.ledgerentry", object_id=entry.pk,
-                 after={"user": user.pk, "asset": asset.symbol, "amount": value}, reason=why)
-    return entry
+    if value < 0:
+        available = (Balance.objects.filter(account__user=user, asset=asset).values_list("available", flat=True).first()
+                     or Decimal(0))
+        if available + value < 0:
+            raise ExchangeError("insufficient_funds", f"{user} has {available.normalize():f} {asset.symbol} available")
+    return _approval_request(actor=actor, ip=ip, kind=ApprovalKind.ADJUSTMENT, user=user, asset=asset, amount=value,
+                             reason=why)
 
 
 def _pending_withdrawal(withdrawal_id: object) -> Withdrawal:
@@ -344,11 +405,13 @@ def _pending_withdrawal(withdrawal_id: object) -> Withdrawal:
 @transaction.atomic
 def withdrawal_approve(*, actor: AbstractBaseUser, ip: str | None, withdrawal_id: object,
                        reason: str) -> Withdrawal | ApprovalRequest:
-    """Approve a pending withdrawal: up to the threshold it completes at once (the held funds
-    go out); above, it needs a second admin's approval (returns the pending request)."""
+    """Approve a pending withdrawal: up to its asset's threshold it completes at once (the held
+    funds go out); above, it needs a second admin's approval (returns the pending request).
+    Nobody approves a withdrawal from their own account (``own_account``, 403)."""
     _check_admin(actor)
     why = _reason(reason)
     withdrawal = _pending_withdrawal(withdrawal_id)
+    _not_own_account(actor, withdrawal.user_id, "approve a withdrawal from")
     if withdrawal.amount > four_eyes_threshold(withdrawal.asset):
         existing = ApprovalRequest.objects.filter(withdrawal=withdrawal, status=ApprovalStatus.PENDING).first()
         if existing is not None:
@@ -360,7 +423,8 @@ def withdrawal_approve(*, actor: AbstractBaseUser, ip: str | None, withdrawal_id
     audit_record(actor=actor, ip=ip, action="funds.withdrawal_complete", object_type="ledger.withdrawal",
                  object_id=withdrawal.pk, before={"status": WithdrawalStatus.PENDING},
                  after={"status": WithdrawalStatus.COMPLETED, "amount": withdrawal.amount,
-                        "asset": withdrawal.asset.symbol}, reason=why)
+                        "asset": withdrawal.asset.symbol, "threshold": four_eyes_threshold(withdrawal.asset)},
+                 reason=why)
     withdrawal.refresh_from_db()
     return withdrawal
 
@@ -394,14 +458,24 @@ def _pending_approval(approval_id: object) -> ApprovalRequest:
 
 @transaction.atomic
 def approval_approve(*, actor: AbstractBaseUser, ip: str | None, approval_id: object, reason: str) -> ApprovalRequest:
-    """The second admin approves: the adjustment is posted or the withdrawal completed, now.
-    The admin who asked can never approve their own request."""
+    """The second admin approves: the deposit is credited, the adjustment posted or the
+    withdrawal completed, now. The admin who asked can never approve (``four_eyes``), nor can
+    the user the money goes to or comes from (``own_account``), both 403."""
     _check_admin(actor)
     why = _reason(reason)
     approval = _pending_approval(approval_id)
     if approval.requested_by_id == actor.pk:
         raise ExchangeError("four_eyes", "another admin must approve this: you asked for it", status=403)
-    if approval.kind == ApprovalKind.ADJUSTMENT:
+    _not_own_account(actor, approval.user_id, "approve money movements of")
+    if approval.kind == ApprovalKind.DEPOSIT:
+        kyc.deposit_limit_check(user=approval.user, asset=approval.asset, amount=approval.amount)
+        ledger_reference = _ledger_deposit_reference(approval.asset, approval.reference)
+        if LedgerEntry.objects.filter(idempotency_key=f"deposit:{ledger_reference}").exists():
+            raise ExchangeError("duplicate_reference", f"reference {approval.reference!r} is already credited",
+                                status=409)
+        entry = ledger.deposit_credit(user=approval.user, asset=approval.asset, amount=approval.amount,
+                                      reference=ledger_reference, memo=approval.reason[:255])
+    elif approval.kind == ApprovalKind.ADJUSTMENT:
         entry = ledger.balance_adjust(user=approval.user, asset=approval.asset, amount=approval.amount,
                                       reason=f"{approval.reason} (approved: {why})")
     else:
@@ -414,18 +488,21 @@ def approval_approve(*, actor: AbstractBaseUser, ip: str | None, approval_id: ob
     approval.decision_reason = why
     approval.ledger_entry = entry
     approval.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "ledger_entry"])
+    after = {"status": ApprovalStatus.APPROVED, "ledger_entry": entry.pk if entry else None,
+             "user": approval.user_id, "asset": approval.asset.symbol, "amount": approval.amount}
+    if approval.kind == ApprovalKind.DEPOSIT:
+        after["reference"] = approval.reference
     audit_record(actor=actor, ip=ip, action=f"funds.{approval.kind}_approve", object_type="console.approvalrequest",
                  object_id=approval.pk, before={"status": ApprovalStatus.PENDING, "requested_by": approval.requested_by_id},
-                 after={"status": ApprovalStatus.APPROVED, "ledger_entry": entry.pk if entry else None,
-                        "user": approval.user_id, "asset": approval.asset.symbol, "amount": approval.amount},
-                 reason=why)
+                 after=after, reason=why)
     return approval
 
 
 @transaction.atomic
 def approval_reject(*, actor: AbstractBaseUser, ip: str | None, approval_id: object, reason: str) -> ApprovalRequest:
     """Turn a request down (the requester may withdraw their own). Nothing is posted; a
-    withdrawal stays pending in the queue, to be rejected or asked again."""
+    withdrawal stays pending in the queue, to be rejected or asked again; a rejected deposit
+    frees its reference for a corrected request."""
     _check_admin(actor)
     why = _reason(reason)
     approval = _pending_approval(approval_id)

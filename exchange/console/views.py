@@ -16,13 +16,14 @@ from exchange.audit.context import client_ip
 from exchange.audit.selectors import audit_csv_rows, audit_search
 from exchange.console import forms, selectors, services
 from exchange.console.health import venue_health
-from exchange.console.permissions import READERS, WRITERS, console_role, is_console_admin
+from exchange.console.permissions import KYC_SETTERS, READERS, WRITERS, can_set_kyc, console_role, is_console_admin
 from exchange.errors import ExchangeError
 from exchange.markets.models import MarketStatus
 from exchange.markets.selectors import market_get
 
 admin_only = console_role(*WRITERS)
 readers = console_role(*READERS)
+kyc_setters = console_role(*KYC_SETTERS)
 
 
 def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
@@ -32,17 +33,19 @@ def _render(request: HttpRequest, template: str, context: dict, status: int = 20
 
 def _act(request: HttpRequest, form_class, action, *, back: str, done: str):
     """Validate ``form_class`` from the POST, run ``action(cleaned_data, actor, ip)``, flash
-    ``done`` (formatted with the result) or the refusal, and redirect to ``back``."""
+    ``done`` (formatted with the result) and redirect to ``back``; a refusal is answered with
+    its own status (400, 403, 409...) and code on a page that links back, so that a script or a
+    proxy log sees a refused action as refused, not as a redirect."""
     form = form_class(request.POST)
     if not form.is_valid():
         errors = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in form.errors.items())
         messages.error(request, f"Not done: {errors}")
-        return redirect(back)
+        return _render(request, "refused.html", {"back": back, "code": "invalid_form"}, status=400)
     try:
         result = action(form.cleaned_data, request.user, client_ip(request))
     except ExchangeError as exc:
         messages.error(request, f"Not done ({exc.code}): {exc.message}")
-        return redirect(back)
+        return _render(request, "refused.html", {"back": back, "code": exc.code}, status=exc.status)
     messages.success(request, done.format(result=result))
     return redirect(back)
 
@@ -162,6 +165,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     if detail is None:
         raise Http404("no such user")
     return _render(request, "user_detail.html", {**detail, "reason_form": forms.ReasonForm(),
+                                                 "can_set_kyc": can_set_kyc(request.user),
                                                  "kyc_form": forms.KycForm(initial={"level": detail["profile"].kyc_level})})
 
 
@@ -183,7 +187,7 @@ def user_unfreeze(request: HttpRequest, user_id: int) -> HttpResponse:
         back=reverse("console:user", args=[user_id]), done=f"{user.username} unfrozen.")
 
 
-@admin_only
+@kyc_setters
 @require_POST
 def user_kyc(request: HttpRequest, user_id: int) -> HttpResponse:
     user = _user_or_404(user_id)
@@ -208,8 +212,9 @@ def funds(request: HttpRequest) -> HttpResponse:
     return _render(request, "funds.html", {
         "deposit_form": forms.DepositForm(), "adjust_form": forms.AdjustForm(), "reason_form": forms.ReasonForm(),
         "withdrawals": selectors.withdrawal_queue(), "pending": selectors.approvals_pending(),
-        "recent": selectors.approvals_recent(), "thresholds": services.settings.EXCHANGE_FOUR_EYES_THRESHOLDS,
-        "default_threshold": services.settings.EXCHANGE_FOUR_EYES_THRESHOLD,
+        "recent": selectors.approvals_recent(),
+        "thresholds": [(a.symbol, format(services.four_eyes_threshold(a).normalize(), "f"))
+                       for a in services.Asset.objects.order_by("symbol")],
     })
 
 
@@ -223,25 +228,19 @@ def _named_user(username: str):
 @admin_only
 @require_POST
 def deposit(request: HttpRequest) -> HttpResponse:
-    def act(d, actor, ip):
-        _entry, created = services.deposit_credit(actor=actor, ip=ip, user=_named_user(d["username"]), asset=d["asset"],
-                                                 amount=d["amount"], reference=d["reference"], reason=d["reason"])
-        return "credited" if created else "already credited earlier: nothing changed"
-
-    return _act(request, forms.DepositForm, act, back=reverse("console:funds"), done="Deposit {result}.")
+    return _act(request, forms.DepositForm, lambda d, actor, ip: services.deposit_credit(
+        actor=actor, ip=ip, user=_named_user(d["username"]), asset=d["asset"], amount=d["amount"],
+        reference=d["reference"], reason=d["reason"]), back=reverse("console:funds"),
+        done="Deposit request #{result.pk} waits for a second admin: nothing is credited until then.")
 
 
 @admin_only
 @require_POST
 def adjust(request: HttpRequest) -> HttpResponse:
-    def act(d, actor, ip):
-        result = services.balance_adjust(actor=actor, ip=ip, user=_named_user(d["username"]), asset=d["asset"],
-                                         amount=d["amount"], reason=d["reason"])
-        if isinstance(result, services.ApprovalRequest):
-            return f"above the four-eyes threshold: request #{result.pk} waits for another admin"
-        return f"posted (entry #{result.pk})"
-
-    return _act(request, forms.AdjustForm, act, back=reverse("console:funds"), done="Adjustment {result}.")
+    return _act(request, forms.AdjustForm, lambda d, actor, ip: services.balance_adjust(
+        actor=actor, ip=ip, user=_named_user(d["username"]), asset=d["asset"], amount=d["amount"],
+        reason=d["reason"]), back=reverse("console:funds"),
+        done="Adjustment request #{result.pk} waits for a second admin: nothing is posted until then.")
 
 
 @admin_only

@@ -164,11 +164,14 @@ class Withdrawal(models.Model):
     amount = _amount_field()
     address = models.CharField(max_length=128)
     status = models.CharField(max_length=16, choices=WithdrawalStatus.choices, default=WithdrawalStatus.PENDING)
+    # Its worth in EXCHANGE_KYC_QUOTE when requested: what it counts against the daily KYC limit.
+    quote_value = _amount_field(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="withdrawal_amount_gt_0")]
+        indexes = [models.Index(fields=["user", "created_at"], name="withdrawal_user_created_idx")]
 
     def __str__(self) -> str:
         return f"withdrawal #{self.pk} {self.amount} {self.asset} ({self.status})"

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from exchange.amounts import check_positive_amount, parse_amount, parse_decimal
 from exchange.errors import ExchangeError
+from exchange.ledger import limits
 from exchange.ledger.models import (
     AccountKind,
     Balance,
@@ -249,12 +250,17 @@ def trade_settle(
 
 @transaction.atomic
 def withdrawal_request(*, user: AbstractBaseUser, asset: Asset, amount: object, address: str) -> Withdrawal:
-    """Ask to withdraw: the amount is held at once, so it cannot be traded or withdrawn twice."""
+    """Ask to withdraw: the amount is held at once, so it cannot be traded or withdrawn twice.
+
+    The user's KYC tier must allow it (``kyc_withdrawals_not_allowed``, ``kyc_limit_exceeded``,
+    403): the check locks the user's ledger account row and counts the last 24 hours in this
+    transaction, so two concurrent requests cannot both fit a daily limit only one fits."""
     value = _amount(asset, amount)
     address = (address or "").strip()
     if not address or len(address) > 128:
         raise ExchangeError("invalid_address", "a withdrawal needs a destination address")
-    withdrawal = Withdrawal.objects.create(user=user, asset=asset, amount=value, address=address)
+    worth = limits.withdrawal_limit_check(user=user, asset=asset, amount=value)
+    withdrawal = Withdrawal.objects.create(user=user, asset=asset, amount=value, address=address, quote_value=worth)
     hold_place(user=user, asset=asset, amount=value, hold=withdrawal.hold_reference)
     return withdrawal
 

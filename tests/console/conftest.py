@@ -31,6 +31,11 @@ def admin2(db):
 
 
 @pytest.fixture
+def admin3(db):
+    return _user("cleo_admin", "admin")
+
+
+@pytest.fixture
 def compliance(db):
     return _user("carol_compliance", "compliance")
 
@@ -40,10 +45,23 @@ def trader(db):
     return _user("dave_trader", "trader")
 
 
-def _client(user) -> Client:
-    client = Client(REMOTE_ADDR="203.0.113.7")
+def verified_login(client: Client, user) -> Client:
+    """Log ``user`` in with a session that has passed two-factor authentication, as staff must
+    have for the console: a confirmed TOTP device, and django-otp's device mark in the session."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+        user=user, name="default", confirmed=True)
     client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
     return client
+
+
+def _client(user) -> Client:
+    return verified_login(Client(REMOTE_ADDR="203.0.113.7"), user)
 
 
 @pytest.fixture
@@ -54,6 +72,11 @@ def admin_client(admin) -> Client:
 @pytest.fixture
 def admin2_client(admin2) -> Client:
     return _client(admin2)
+
+
+@pytest.fixture
+def admin3_client(admin3) -> Client:
+    return _client(admin3)
 
 
 @pytest.fixture
@@ -98,3 +121,23 @@ def private_redis(settings):
     redis.Redis.from_url(url).flushdb()
     settings.REDIS_URL = url
     return url
+
+
+@pytest.fixture
+def kyc_level():
+    """``kyc_level(user, 2)``: set a user's verification tier directly (what the console and
+    ``set_kyc_level`` do, without their audit entry)."""
+    from exchange.accounts.models import Profile
+    from exchange.accounts.services import profile_for
+
+    def set_level(user, level: int):
+        profile_for(user)
+        Profile.objects.filter(user=user).update(kyc_level=level)
+        return user
+
+    return set_level
+
+
+def refusal_code(response) -> str:
+    """The error code a refused console action answers with (its page names it)."""
+    return response.context["code"]

@@ -1,10 +1,11 @@
 """Roles: traders get 403 on every console page and action; compliance reads markets, users,
-fees and the audit log and changes nothing; anonymous visitors are sent to log in. A refused
-action leaves no trace: no change and no audit entry."""
+fees and the audit log and changes nothing but users' KYC levels; anonymous visitors are sent to
+log in. A refused action leaves no trace: no change and no audit entry."""
 import pytest
 
 from exchange.audit.models import AuditEntry
 from exchange.trading.models import Command
+from tests.console.conftest import verified_login
 
 READ_PAGES = ["/console/", "/console/health.json", "/console/markets/", "/console/markets/BTC-USD/", "/console/users/",
               "/console/users/{user}/", "/console/fees/", "/console/audit/", "/console/audit.csv"]
@@ -17,7 +18,6 @@ ACTIONS = [
     ("/console/markets/BTC-USD/cancel-all", {}),
     ("/console/users/{user}/freeze", {}),
     ("/console/users/{user}/unfreeze", {}),
-    ("/console/users/{user}/kyc", {"level": "2"}),
     ("/console/users/{user}/api-keys/{key}/revoke", {}),
     ("/console/funds/deposit", {"username": "{username}", "asset": "USD", "amount": "5", "reference": "tx-1"}),
     ("/console/funds/adjust", {"username": "{username}", "asset": "USD", "amount": "5"}),
@@ -30,14 +30,19 @@ ACTIONS = [
 ]
 
 
+KYC_ACTION = ("/console/users/{user}/kyc", {"level": "2"})
+
+
 @pytest.fixture
 def world(market, make_user, admin, admin2):
+    from exchange.accounts.models import Profile
     from exchange.accounts.services import api_key_create
     from exchange.console import services
     from exchange.ledger.services import withdrawal_request
     from exchange.markets.models import Asset
 
     user = make_user("erin", USD="100000")
+    Profile.objects.filter(user=user).update(kyc_level=1)
     key, _ = api_key_create(user=user, scopes=["read", "trade"])
     usd = Asset.objects.get(symbol="USD")
     withdrawal = withdrawal_request(user=user, asset=usd, amount="10", address="bank:DE00")
@@ -57,8 +62,10 @@ def test_traders_get_403_on_every_page(page, world, trader_client):
     assert trader_client.get(_fill(page, world)).status_code == 403
 
 
-@pytest.mark.parametrize(("url", "data"), ACTIONS)
-@pytest.mark.parametrize("role", ["trader", "compliance"])
+REFUSED = [("trader", *action) for action in [*ACTIONS, KYC_ACTION]] + [("compliance", *action) for action in ACTIONS]
+
+
+@pytest.mark.parametrize(("role", "url", "data"), REFUSED)
 def test_actions_are_403_without_the_admin_role_and_change_nothing(role, url, data, world, request):
     client = request.getfixturevalue(f"{role}_client")
     audit_before = AuditEntry.objects.count()
@@ -92,8 +99,7 @@ def test_anonymous_visitors_are_sent_to_log_in(page, client, db):
 def test_writes_need_a_post_with_csrf(world, admin):
     from django.test import Client
 
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(admin)
+    client = verified_login(Client(enforce_csrf_checks=True), admin)
     assert client.post("/console/markets/BTC-USD/status", {"status": "halted", "reason": "x"}).status_code == 403
     assert not Command.objects.exists()
     assert client.get("/console/markets/BTC-USD/status").status_code == 405

@@ -118,8 +118,8 @@ def test_trade_cannot_take_more_than_the_hold(make_user, assets, ledger_clean):
     ledger_clean()
 
 
-def test_withdrawal_holds_then_completes(make_user, assets, ledger_clean):
-    user = make_user(BTC="1")
+def test_withdrawal_holds_then_completes(make_user, kyc_level, prices, assets, ledger_clean):
+    user = kyc_level(make_user(BTC="1"), 2)
     withdrawal = withdrawal_request(user=user, asset=assets["BTC"], amount="0.4", address="bc1qxyz")
     assert balance(user, assets["BTC"]) == (D("0.6"), D("0.4"))
     withdrawal_complete(withdrawal_id=withdrawal.pk)
@@ -132,18 +132,18 @@ def test_withdrawal_holds_then_completes(make_user, assets, ledger_clean):
     ledger_clean()
 
 
-def test_rejected_withdrawal_gives_the_funds_back(make_user, assets, ledger_clean):
-    user = make_user(BTC="1")
+def test_rejected_withdrawal_gives_the_funds_back(make_user, kyc_level, prices, assets, ledger_clean):
+    user = kyc_level(make_user(BTC="1"), 2)
     withdrawal = withdrawal_request(user=user, asset=assets["BTC"], amount="1", address="bc1qxyz")
     withdrawal_reject(withdrawal_id=withdrawal.pk)
     assert balance(user, assets["BTC"]) == (D(1), D(0))
     ledger_clean()
 
 
-def test_withdrawal_of_more_than_available_writes_nothing(make_user, assets, ledger_clean):
+def test_withdrawal_of_more_than_available_writes_nothing(make_user, kyc_level, prices, assets, ledger_clean):
     from exchange.ledger.models import Withdrawal
 
-    user = make_user(BTC="1")
+    user = kyc_level(make_user(BTC="1"), 3)
     with pytest.raises(ExchangeError) as info:
         withdrawal_request(user=user, asset=assets["BTC"], amount="1.1", address="bc1qxyz")
     assert info.value.code == "insufficient_funds"
