@@ -198,9 +198,17 @@ EXCHANGE_SHED_RETRY_AFTER = env.int("EXCHANGE_SHED_RETRY_AFTER", default=1)
 EXCHANGE_MAX_BATCH_ORDERS = env.int("EXCHANGE_MAX_BATCH_ORDERS", default=20)
 EXCHANGE_FAUCET_LIMITS = {"USD": "10000", "BTC": "1", "ETH": "10"}
 
-# Console: amounts above the threshold (per asset, else the default) need a second admin's approval.
-EXCHANGE_FOUR_EYES_THRESHOLD = env.str("EXCHANGE_FOUR_EYES_THRESHOLD", default="10000")
-EXCHANGE_FOUR_EYES_THRESHOLDS = env.dict("EXCHANGE_FOUR_EYES_THRESHOLDS", default={})  # e.g. BTC=1,ETH=20
+# Console: every manual credit needs a second admin; a withdrawal above its asset's threshold (in
+# that asset's units) does too. An asset without an entry uses EXCHANGE_FOUR_EYES_THRESHOLD, by
+# default 0: every withdrawal of it needs a second admin.
+EXCHANGE_FOUR_EYES_THRESHOLD = env.str("EXCHANGE_FOUR_EYES_THRESHOLD", default="0")
+EXCHANGE_FOUR_EYES_THRESHOLDS = env.dict("EXCHANGE_FOUR_EYES_THRESHOLDS", default={})  # e.g. BTC=1,ETH=20,USD=10000
+# KYC tiers (exchange/ledger/limits.py): limits in EXCHANGE_KYC_QUOTE, overriding the defaults there
+# per tier and field, e.g. {"1": {"withdraw_request": "500"}}. Assets are valued at the higher of
+# the last ASSET-QUOTE trade and EXCHANGE_REFERENCE_PRICES (e.g. BTC=60000,ETH=3000).
+EXCHANGE_KYC_QUOTE = env.str("EXCHANGE_KYC_QUOTE", default="USD")
+EXCHANGE_KYC_LIMITS = env.json("EXCHANGE_KYC_LIMITS", default={})
+EXCHANGE_REFERENCE_PRICES = env.dict("EXCHANGE_REFERENCE_PRICES", default={})
 # Engine health turns red past these; /metrics asks for this bearer token when it is set.
 EXCHANGE_MATCHER_HEARTBEAT_MAX_AGE = env.float("EXCHANGE_MATCHER_HEARTBEAT_MAX_AGE", default=15.0)
 EXCHANGE_MATCHER_LAG_MAX_SECONDS = env.float("EXCHANGE_MATCHER_LAG_MAX_SECONDS", default=10.0)

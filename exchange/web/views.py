@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from exchange.errors import ExchangeError
 from exchange.infra.net import client_ip
 from exchange.ledger import selectors as ledger_selectors
+from exchange.ledger.limits import limits_summary
 from exchange.ledger.services import faucet_credit
 from exchange.markets.models import Asset
 from exchange.markets.selectors import market_get
@@ -119,6 +120,7 @@ def wallet(request: HttpRequest) -> HttpResponse:
         "assets": Asset.objects.order_by("symbol"),
         "faucet_form": faucet_form, "withdrawal_form": withdrawal_form,
         "withdrawals": selectors.withdrawal_list(user=request.user)[:20],
+        "kyc": limits_summary(user=request.user),
     }
     return render(request, "web/wallet.html", context, status=status)
 
