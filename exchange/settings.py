@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",  # one-time recovery codes
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -73,6 +74,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Sessions of users with two-factor on must have passed it; staff need it for the console,
+    # surveillance and the Django admin.
+    "exchange.accounts.middleware.SecondFactorMiddleware",
     "csp.middleware.CSPMiddleware",
     "exchange.audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -231,6 +235,13 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
 OTP_TOTP_ISSUER = "Exchange"
+AXES_CLIENT_IP_CALLABLE = "exchange.infra.net.client_ip"  # the one reading of the client's address
+# Past this many failed logins for one username (from any address) within the window, the
+# password alone is refused; the owner gets in by giving their two-factor code with it.
+EXCHANGE_LOGIN_USER_FAILURE_CEILING = env.int("EXCHANGE_LOGIN_USER_FAILURE_CEILING", default=20)
+EXCHANGE_LOGIN_USER_WINDOW_MINUTES = env.int("EXCHANGE_LOGIN_USER_WINDOW_MINUTES", default=15)
+# Withdrawals stay locked this long after a security change (two-factor, a key that may withdraw).
+EXCHANGE_SECURITY_WITHDRAWAL_LOCK_HOURS = env.float("EXCHANGE_SECURITY_WITHDRAWAL_LOCK_HOURS", default=24)
 
 # Content-Security-Policy: no inline scripts or styles anywhere, no third-party origins.
 CONTENT_SECURITY_POLICY = {

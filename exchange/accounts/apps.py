@@ -14,7 +14,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from exchange.accounts import events  # noqa: F401 - connects the auth signal receivers
+        from exchange.accounts import events, sessions  # noqa: F401 - connect the auth signal receivers
 
         # Permissions exist only once each app's post_migrate has run, so the roles are synced
         # after every app's (it is idempotent and cheap); the last run sees every permission.

@@ -16,6 +16,10 @@ class Profile(models.Model):
     status = models.CharField(max_length=8, choices=UserStatus.choices, default=UserStatus.ACTIVE)
     kyc_level = models.PositiveSmallIntegerField(default=0, help_text="0 none, 1 basic, 2 verified, 3 enhanced.")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by every security change the user makes (two-factor turned on, replaced or off, a key
+    # that may withdraw): someone who took the account over cannot move funds out before the
+    # owner, warned by e-mail, can react.
+    withdrawals_locked_until = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.user} ({self.status}, KYC {self.kyc_level})"
@@ -60,7 +64,12 @@ class SecurityEvent(models.Model):
         LOGIN = "login", "Logged in"
         LOGIN_FAILED = "login_failed", "Failed login"
         LOGOUT = "logout", "Logged out"
+        LOGIN_OTP_FAILED = "login_otp_failed", "Wrong two-factor code at login"
         TWO_FACTOR_ENABLED = "2fa_enabled", "Two-factor authentication turned on"
+        TWO_FACTOR_CHANGED = "2fa_changed", "Authenticator replaced"
+        TWO_FACTOR_DISABLED = "2fa_disabled", "Two-factor authentication turned off"
+        RECOVERY_CODE_USED = "recovery_code_used", "Recovery code used"
+        SESSION_ENDED = "session_ended", "Session signed out"
         API_KEY_CREATED = "api_key_created", "API key created"
         API_KEY_REVOKED = "api_key_revoked", "API key revoked"
         API_KEY_NEW_IP = "api_key_new_ip", "API key used from a new address"
@@ -77,3 +86,20 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class UserSession(models.Model):
+    """An index of a user's own sessions, written at login and removed at logout or revocation,
+    so that listing or ending them never reads anyone else's session rows."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="web_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="usersession_user_created")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.session_key[:8]}…"

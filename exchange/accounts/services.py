@@ -1,4 +1,5 @@
 """Writes for users, profiles and API keys."""
+import ipaddress
 import secrets
 
 from django.contrib.auth import get_user_model, password_validation
@@ -71,13 +72,28 @@ def user_set_status(*, user: AbstractBaseUser, status: str) -> Profile:
     return profile
 
 
+def api_key_validate(*, scopes: list[str], label: str = "", allowed_ips: list[str] | None = None) -> None:
+    """Check a key's scopes, label and allowed addresses (before anything is spent on it, such as
+    a two-factor code). Raises ``invalid_scopes``, ``invalid_label`` or ``invalid_allowed_ips``."""
+    unknown = set(scopes) - set(ApiKeyScope.values)
+    if not scopes or unknown:
+        raise ExchangeError("invalid_scopes", f"scopes must be among {', '.join(ApiKeyScope.values)}")
+    if len(label or "") > 64:
+        raise ExchangeError("invalid_label", "the label has at most 64 characters")
+    for ip in allowed_ips or []:
+        try:
+            ipaddress.ip_address(str(ip).strip())
+        except ValueError:
+            raise ExchangeError("invalid_allowed_ips",
+                                f"{str(ip)[:60]!r} is not an IP address (give addresses separated by commas)") from None
+
+
 def api_key_create(
     *, user: AbstractBaseUser, scopes: list[str], label: str = "", allowed_ips: list[str] | None = None
 ) -> tuple[ApiKey, str]:
     """Create an API key; return it with its secret, which is never shown again."""
-    unknown = set(scopes) - set(ApiKeyScope.values)
-    if not scopes or unknown:
-        raise ExchangeError("invalid_scopes", f"scopes must be among {', '.join(ApiKeyScope.values)}")
+    api_key_validate(scopes=scopes, label=label, allowed_ips=allowed_ips)
+    allowed_ips = [str(ipaddress.ip_address(str(ip).strip())) for ip in allowed_ips or []]
     secret = secrets.token_hex(32)
     api_key = ApiKey.objects.create(
         user=user,

@@ -23,7 +23,6 @@ from exchange.markets.models import Asset
 from exchange.markets.selectors import market_get
 from exchange.web import selectors
 from exchange.web.forms import FaucetForm, WithdrawalForm
-from exchange.web.services import session_end_others
 
 LEDGER_PAGE = 50
 
@@ -158,12 +157,16 @@ def ledger_csv(request: HttpRequest) -> StreamingHttpResponse:
 @require_GET
 @_remember_client
 def account(request: HttpRequest) -> HttpResponse:
-    from exchange.accounts.security import totp_device
+    from exchange.accounts.security import totp_device, withdrawals_locked_until
+    from exchange.accounts.sessions import session_list, session_record
 
+    if not request.user.web_sessions.filter(session_key=request.session.session_key).exists():
+        session_record(user=request.user, request=request)  # its key changed (password change)
     context = {
         "profile": getattr(request.user, "profile", None),
         "has_2fa": totp_device(request.user) is not None,
-        "sessions": selectors.session_list(user=request.user),
+        "withdrawals_locked_until": withdrawals_locked_until(request.user),
+        "sessions": session_list(user=request.user),
         "current_session": request.session.session_key,
         "api_key_count": request.user.api_keys.filter(revoked_at__isnull=True).count()
         if hasattr(request.user, "api_keys") else 0,
@@ -174,6 +177,8 @@ def account(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def sessions_end_others(request: HttpRequest) -> HttpResponse:
+    from exchange.accounts.sessions import session_end_others
+
     ended = session_end_others(user=request.user, keep=request.session.session_key)
     messages.success(request, f"Signed out {ended} other session{'s' if ended != 1 else ''}.")
     return redirect("web:account")

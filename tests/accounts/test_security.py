@@ -1,9 +1,12 @@
 """Login lockout, two-factor authentication guarding API keys and withdrawals, and the CSP."""
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from django_otp.oath import totp
 
-from exchange.accounts.models import ApiKey
+from exchange.accounts.models import ApiKey, Profile
 from exchange.accounts.security import totp_device, withdrawal_request_verified
 from exchange.accounts.services import user_create
 from exchange.errors import ExchangeError
@@ -36,7 +39,8 @@ def enable_2fa(client, user) -> object:
     device = totp_device(user, confirmed=False)
     assert device is not None
     response = client.post(reverse("security"), {"action": "confirm", "token": code(device)})
-    assert response.status_code == 302
+    assert response.status_code == 200
+    assert len(response.context["recovery_codes"]) == 10  # shown once, on this page
     return totp_device(user)
 
 
@@ -79,13 +83,19 @@ def test_a_user_cannot_revoke_someone_elses_key(client):
     assert key.revoked_at is None
 
 
-def test_withdrawals_need_a_second_factor(client, make_user, assets):
+def test_withdrawals_need_a_second_factor(client, make_user, assets, settings):
+    settings.EXCHANGE_REFERENCE_PRICES = {"BTC": "60000"}  # for the KYC limit check
     user = make_user(BTC="1")
+    Profile.objects.filter(user=user).update(kyc_level=2)  # a tier that may withdraw
     with pytest.raises(ExchangeError) as info:
         withdrawal_request_verified(user=user, asset=assets["BTC"], amount="0.1", address="bc1q", otp_token="123456")
     assert info.value.code == "otp_setup_required"
     client.force_login(user)
     device = enable_2fa(client, user)
+    with pytest.raises(ExchangeError) as info:  # turning two-factor on locks withdrawals for a while
+        withdrawal_request_verified(user=user, asset=assets["BTC"], amount="0.1", address="bc1q", otp_token=code(device, 1))
+    assert info.value.code == "withdrawals_locked"
+    Profile.objects.filter(user=user).update(withdrawals_locked_until=timezone.now() - timedelta(seconds=1))
     withdrawal_request_verified(user=user, asset=assets["BTC"], amount="0.1", address="bc1q", otp_token=code(device, 1))
     assert Withdrawal.objects.count() == 1
     with pytest.raises(ExchangeError) as info:

@@ -8,6 +8,7 @@ from django.db import DatabaseError, connection, transaction
 
 from exchange.audit.models import AppendOnlyError, AuditEntry, LoginRecord
 from exchange.audit.services import audit_record
+from tests.console.conftest import verified_login
 
 PASSWORD = "correct-horse-battery-42"
 
@@ -52,8 +53,7 @@ def test_django_admin_changes_are_audited_and_the_log_is_read_only_there(db, ass
 
     admin.is_staff = admin.is_superuser = True
     admin.save()
-    client = Client(REMOTE_ADDR="192.0.2.5")
-    client.force_login(admin)
+    client = verified_login(Client(REMOTE_ADDR="192.0.2.5"), admin)
     usd = assets["USD"]
     response = client.post(f"/admin/markets/asset/{usd.pk}/change/", {"symbol": "USD", "name": "Dollar", "decimals": 8})
     assert response.status_code == 302

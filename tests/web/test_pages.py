@@ -119,7 +119,12 @@ def test_withdrawal_needs_two_factor_and_stays_pending(client, trader):
     device = totp_setup_start(user=trader)
     device.confirmed = True
     device.save()
+    from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.oath import totp
+
+    session = client.session  # as the security page does on confirming: this session proved the device
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
 
     code = f"{totp(device.bin_key):06d}"
     response = client.post(reverse("web:wallet"), {**data, "withdraw-otp_token": code})

@@ -4,8 +4,11 @@ import secrets
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from exchange.accounts.services import api_key_create, user_create
+from exchange.audit.models import AuditSource
+from exchange.audit.services import audit_record
 from exchange.errors import ExchangeError
 
 
@@ -32,9 +35,16 @@ class Command(BaseCommand):
                     email=opts["email"] or f"{opts['username']}@example.invalid",
                     password=secrets.token_urlsafe(24),
                 )
-            api_key, secret = api_key_create(
-                user=user, scopes=opts["scopes"], label=opts["label"], allowed_ips=opts["allowed_ips"]
-            )
+            with transaction.atomic():
+                api_key, secret = api_key_create(
+                    user=user, scopes=opts["scopes"], label=opts["label"], allowed_ips=opts["allowed_ips"]
+                )
+                # An operator's key is not the user's own security change (no withdrawal lock), but
+                # it must leave a trace in the append-only audit log.
+                audit_record(actor=None, ip=None, action="api_key.create_cli", object_type="user",
+                             object_id=user.pk, after={"key": api_key.key[:8], "scopes": api_key.scopes,
+                                                       "label": api_key.label, "allowed_ips": api_key.allowed_ips},
+                             source=AuditSource.SYSTEM)
         except ExchangeError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from None
         self.stdout.write(json.dumps({"key": api_key.key, "secret": secret, "user": user.username, "scopes": api_key.scopes}))
