@@ -49,3 +49,25 @@ def signed_client(client, api_key_for):
         return SignedClient(client, *api_key_for(user))
 
     return make
+
+
+class HttpSigner:
+    """Signed requests over real HTTP (httpx), for the tests that start Daphne."""
+
+    def __init__(self, key: str, secret: str) -> None:
+        self.key, self.secret = key, secret
+        self.counter = 0
+
+    def order(self, market: str = "BTC-USD") -> tuple[str, bytes]:
+        self.counter += 1  # a unique body: two identical signed requests would be a replay
+        body = {"market": market, "side": "buy", "price": "90", "quantity": "0.2", "client_order_id": f"o{self.counter}"}
+        return "/api/v1/orders", json.dumps(body).encode()
+
+    def headers(self, method: str, path: str, body: bytes = b"") -> dict[str, str]:
+        return signed_headers(self.key, self.secret, method, path, body)
+
+
+@pytest.fixture
+def trader_key(market, make_user, api_key_for):
+    """A trader with plenty of USD and a read+trade key, as an ``HttpSigner``."""
+    return HttpSigner(*api_key_for(make_user("bot", USD="10000000")))
