@@ -9,12 +9,14 @@ never loses or repeats an alert.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from exchange.trading.models import JournalEvent
 from surveillance import selectors, services
@@ -135,8 +137,22 @@ class Consumer:
             events, stored = events + n, stored + s
         return events, stored
 
-    def run(self, *, interval: float = 0.5, stop=lambda: False) -> None:
+    def run(self, *, interval: float = 0.5, stop=lambda: False, max_backoff: float = 10.0) -> None:
+        """Follow the journal until ``stop()``. A lost database or Redis never ends the process:
+        it forgets its detectors (they are rebuilt from the durable positions, so no event is
+        skipped or alerted twice) and retries with exponential backoff up to ``max_backoff``."""
+        backoff = interval
         while not stop():
-            events, _ = self.step()
+            try:
+                events, _ = self.step()
+            except (DatabaseError, RedisError) as exc:
+                log.warning("surveillance: %r; retrying in %.1f s", exc, backoff)
+                self.followers, self.version = {}, None
+                with contextlib.suppress(DatabaseError):
+                    connection.close()
+                time.sleep(backoff)
+                backoff = min(backoff * 2, max_backoff)
+                continue
+            backoff = interval
             if not events:
                 time.sleep(interval)

@@ -11,6 +11,7 @@ Per market:
   (10 s) the matcher is lagging: red.
 - **last applied sequence** and **commands/s** (commands applied over the last minute).
 """
+import time
 import zlib
 from datetime import timedelta
 
@@ -21,6 +22,7 @@ from django.db import connection
 from django.db.models import Count, Min
 from django.utils import timezone
 
+from exchange.infra.launcher_hooks import launcher_status
 from exchange.markets.models import Market, MarketStatus
 from exchange.trading.matcher.runner import LOCK_NAMESPACE
 from exchange.trading.models import Command, MatcherState
@@ -136,11 +138,29 @@ def celery_health(*, ping_timeout: float = 0.5) -> dict:
     return result
 
 
+def launcher_health(*, recent_seconds: float = 60) -> list[dict]:
+    """The launcher's processes (scripts/launch.py): size, restarts, and whether one restarted
+    in the last minute. Empty when the venue runs some other way."""
+    try:
+        rows = launcher_status(redis_client())
+    except redis.RedisError:
+        return []
+    now = time.time()
+    for row in rows:
+        age = now - row["last_spawn"] if row["last_spawn"] else None
+        row["last_spawn_age"] = None if age is None else round(age, 1)
+        row["level"] = WARN if row["restarts"] and age is not None and age < recent_seconds else OK
+    return rows
+
+
 def venue_health() -> dict:
     """Everything the dashboard's health panel shows, with the alerts to raise."""
     markets = market_health()
     celery = celery_health()
+    processes = launcher_health()
     alerts = [f"{m['market']}: {p}" for m in markets for p in m["problems"] if m["level"] == RED]
+    alerts += [f"{p['process']} restarted {p['last_spawn_age']:.0f} s ago ({p['restarts']} restarts)"
+               for p in processes if p["level"] != OK]
     if celery["error"]:
         alerts.append(f"Celery broker: {celery['error']}")
     elif not celery["workers"]:
@@ -148,6 +168,6 @@ def venue_health() -> dict:
     level = RED if any(m["level"] == RED for m in markets) else (
         WARN if alerts or any(m["level"] == WARN for m in markets) else OK)
     return {"generated_at": timezone.now().isoformat(), "level": level, "alerts": alerts, "markets": markets,
-            "celery": celery}
+            "celery": celery, "processes": processes}
 
 

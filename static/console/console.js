@@ -52,6 +52,11 @@
     Object.keys(c.queues).forEach(function (q) { parts.push(q + " " + c.queues[q]); });
     document.getElementById("celery").textContent = "Queues: " + (parts.join(", ") || "–") + " · Workers answering: " +
       c.workers.length + (c.workers.length ? " (" + c.workers.join(", ") + ")" : "") + (c.error ? " · " + c.error : "");
+    var processes = (data.processes || []).map(function (p) {
+      return p.process + " \u00d7" + p.size + ", " + p.restarts + " restart" + (p.restarts === 1 ? "" : "s") +
+        (p.restarts ? " (last " + Math.round(p.last_spawn_age) + " s ago)" : "");
+    });
+    document.getElementById("processes").textContent = processes.join(" · ") || "not started by the launcher";
   }
 
   function drawOverview(rows) {
