@@ -3,6 +3,8 @@
 set -euo pipefail
 mkdir -p var
 python manage.py migrate --noinput -v0
+# Hashed, compressed static files for WhiteNoise (var/staticfiles).
+python manage.py collectstatic --noinput -v0
 case "${EXCHANGE_DEMO_MODE:-false}" in
   true|True|1|yes|on) python manage.py seed_demo ;;
 esac
