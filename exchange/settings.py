@@ -20,7 +20,7 @@ env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists()
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # Development and tests get a fixed, obviously-unsafe key; production must set its own (the
 # startup refusal at the end of this file enforces it).
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=DEV_SECRET_KEY if DEBUG else "")
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or (DEV_SECRET_KEY if DEBUG else "")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 # Reverse proxies (addresses or CIDRs) whose X-Forwarded-For is believed; empty: trust nobody.
 # exchange/infra/net.py reads the client's address from it, for every part of the venue.
@@ -259,7 +259,7 @@ CONTENT_SECURITY_POLICY = {
 }
 # Encrypts API secrets at rest (exchange/accounts/crypto.py). Development derives it from
 # SECRET_KEY as before; production must set its own (refused at startup otherwise).
-EXCHANGE_API_SECRET_KEY = env.str("EXCHANGE_API_SECRET_KEY", default=SECRET_KEY if DEBUG else "")
+EXCHANGE_API_SECRET_KEY = env.str("EXCHANGE_API_SECRET_KEY", default="") or (SECRET_KEY if DEBUG else "")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
