@@ -126,6 +126,9 @@ def test_withdrawal_needs_two_factor_and_stays_pending(client, trader):
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
 
+    from exchange.accounts.models import Profile
+
+    Profile.objects.filter(user=trader).update(kyc_level=1)  # level 0 may not withdraw (tests/ledger/test_kyc_limits.py)
     code = f"{totp(device.bin_key):06d}"
     response = client.post(reverse("web:wallet"), {**data, "withdraw-otp_token": code})
     assert response.status_code == 302
