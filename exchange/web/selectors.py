@@ -1,8 +1,6 @@
 """Reads for the trader pages (the live parts are loaded by the browser from /api/v1/)."""
 from django.contrib.auth.models import AbstractBaseUser
-from django.contrib.sessions.models import Session
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from exchange.ledger.models import Withdrawal
 from exchange.markets.models import Market
@@ -30,15 +28,3 @@ def market_rules(market: Market) -> dict:
 
 def withdrawal_list(*, user: AbstractBaseUser) -> QuerySet[Withdrawal]:
     return Withdrawal.objects.filter(user=user).select_related("asset").order_by("-created_at")
-
-
-def session_list(*, user: AbstractBaseUser) -> list[dict]:
-    """The user's unexpired sessions (database sessions; a scan is fine at a retail venue's scale
-    because only unexpired rows are decoded)."""
-    out = []
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).order_by("-expire_date"):
-        data = session.get_decoded()
-        if str(data.get("_auth_user_id")) == str(user.pk):
-            out.append({"key": session.session_key, "expires": session.expire_date,
-                        "user_agent": data.get("web_user_agent", ""), "ip": data.get("web_ip", "")})
-    return out
