@@ -8,6 +8,9 @@ class ProfileAdmin(admin.ModelAdmin):
     list_display = ("user", "status", "kyc_level", "created_at")
     list_filter = ("status", "kyc_level")
     search_fields = ("user__username", "user__email")
+    # The KYC level sets withdrawal limits: it changes only in the console (admins and compliance,
+    # never their own) or with manage.py set_kyc_level, both audited with a reason.
+    readonly_fields = ("kyc_level",)
 
 
 @admin.register(ApiKey)

@@ -58,3 +58,16 @@ def test_set_kyc_level_command_refuses_bad_input(make_user):
         call_command("set_kyc_level", "nobody", "1", "--reason", "x")
     assert not AuditEntry.objects.filter(action="user.kyc_set").exists()
     assert Profile.objects.get(user__username="rudi").kyc_level == 0
+
+
+def test_the_django_admin_cannot_change_a_kyc_level(admin, admin_client):
+    """Django admin would bypass the console's rules (an admin raising their own tier)."""
+    admin.is_staff = True
+    admin.save()
+    profile = Profile.objects.get(user=admin)
+    page = admin_client.get(f"/admin/accounts/profile/{profile.pk}/change/")
+    assert page.status_code == 200
+    assert b'name="kyc_level"' not in page.content
+    admin_client.post(f"/admin/accounts/profile/{profile.pk}/change/", {"user": admin.pk, "status": "active",
+                                                                       "kyc_level": "3"})
+    assert level_of(admin) == 0
