@@ -51,10 +51,13 @@ class KycForm(ReasonForm):
 
 
 class DepositForm(ReasonForm):
+    """A request to credit a deposit: a second admin approves it before anything is credited."""
+
     username = forms.CharField(max_length=150)
     asset = forms.ModelChoiceField(Asset.objects.all(), to_field_name="symbol")
     amount = _amount()
-    reference = forms.CharField(max_length=100, help_text="external reference: credited once")
+    reference = forms.CharField(max_length=100,
+                                help_text="external reference (bank transfer, transaction hash): credited once per asset")
     field_order = ["username", "asset", "amount", "reference", "reason"]
 
 
