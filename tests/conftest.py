@@ -112,7 +112,7 @@ def redis_url(settings):
     settings.REDIS_URL = url
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "exchange.marketdata.layer.ResilientRedisChannelLayer",
             "CONFIG": {"hosts": [{"address": url, "socket_timeout": 30}]},
         }
     }

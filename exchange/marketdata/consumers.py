@@ -6,11 +6,13 @@ import contextlib
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from redis.exceptions import RedisError
 
 from exchange.errors import ExchangeError
 from exchange.infra.net import client_ip_from_scope
 from exchange.marketdata import selectors
 from exchange.marketdata.auth import ws_api_key_authenticate
+from exchange.marketdata.layer import CLOSE_UNAVAILABLE, group_join
 from exchange.marketdata.publisher import market_group, user_group, user_listeners_key, user_sequence_key
 from exchange.markets.models import Market
 from exchange.trading.streams import redis_client
@@ -39,8 +41,11 @@ class MarketConsumer(AsyncJsonWebsocketConsumer):
         symbol = self.scope["url_route"]["kwargs"]["symbol"].upper()
         self.group = market_group(symbol)
         self.snapshot_sequence = None
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        joined = await group_join(self.channel_layer, self.group, self.channel_name)
         await self.accept()
+        if not joined:
+            await self._unavailable()
+            return
         market, snapshot = await database_sync_to_async(_market_and_snapshot)(symbol)
         if market is None:
             await self.send_json({"type": "error", "code": "unknown_market", "message": f"no market {symbol!r}"})
@@ -51,7 +56,17 @@ class MarketConsumer(AsyncJsonWebsocketConsumer):
                               "bids": snapshot.bids, "asks": snapshot.asks, "checksum": snapshot.checksum})
 
     async def disconnect(self, code):
-        await self.channel_layer.group_discard(self.group, self.channel_name)
+        with contextlib.suppress(RedisError, OSError):  # Redis gone: so are its groups
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def _unavailable(self):
+        await self.send_json({"type": "error", "code": "unavailable", "message": "market data is restarting: reconnect"})
+        await self.close(code=CLOSE_UNAVAILABLE)
+
+    async def layer_lost(self, event):
+        """Redis went away (exchange/marketdata/layer.py): the client reconnects and resyncs."""
+        await self.send_json({"type": "error", "code": "resync", "message": "market data restarted: reconnect"})
+        await self.close(code=CLOSE_UNAVAILABLE)
 
     async def receive_json(self, content, **kwargs):
         if isinstance(content, dict) and content.get("type") == "ping":
@@ -96,11 +111,18 @@ class UserConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=close_code)
 
     async def _subscribe(self, user_id: int, via: str):
-        self.user_id = user_id
         # Counted before joining: the matcher's fan-out only builds frames for counted users.
-        await sync_to_async(redis_client().incr)(user_listeners_key(user_id))
-        await self.channel_layer.group_add(user_group(user_id), self.channel_name)
-        sequence = await sync_to_async(redis_client().get)(user_sequence_key(user_id))
+        try:
+            await sync_to_async(redis_client().incr)(user_listeners_key(user_id))
+        except RedisError:
+            return await self._refuse("unavailable", "the user stream is restarting: reconnect", CLOSE_UNAVAILABLE)
+        self.user_id = user_id
+        if not await group_join(self.channel_layer, user_group(user_id), self.channel_name):
+            return await self._refuse("unavailable", "the user stream is restarting: reconnect", CLOSE_UNAVAILABLE)
+        try:
+            sequence = await sync_to_async(redis_client().get)(user_sequence_key(user_id))
+        except RedisError:
+            sequence = None
         await self.send_json({"type": "subscribed", "user_id": user_id, "via": via,
                               "sequence": int(sequence or 0)})
 
@@ -110,8 +132,13 @@ class UserConsumer(AsyncJsonWebsocketConsumer):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._timeout
         if self.user_id is not None:
-            await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
-            await sync_to_async(redis_client().decr)(user_listeners_key(self.user_id))
+            with contextlib.suppress(RedisError, OSError):  # Redis gone: so are its groups and counts
+                await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
+                await sync_to_async(redis_client().decr)(user_listeners_key(self.user_id))
+
+    async def layer_lost(self, event):
+        """Redis went away (exchange/marketdata/layer.py): the client reconnects and resyncs."""
+        await self._refuse("resync", "the user stream restarted: reconnect", CLOSE_UNAVAILABLE)
 
     async def receive_json(self, content, **kwargs):
         if not isinstance(content, dict):

@@ -23,7 +23,7 @@ def channel_layer_read_timeout(request):
         return
     url = request.getfixturevalue("redis_url")
     settings = request.getfixturevalue("settings")
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "exchange.marketdata.layer.ResilientRedisChannelLayer",
                                            "CONFIG": {"hosts": [{"address": url, "socket_timeout": 30}]}}}
 
 
