@@ -152,10 +152,15 @@ def _database_failure(exc: BaseException | None) -> str | None:
     if not isinstance(exc, OperationalError | InterfaceError):
         return None
     with contextlib.suppress(ImportError):
+        from django.db import connection
         from psycopg_pool import PoolTimeout
 
         if isinstance(exc.__cause__, PoolTimeout):
-            return "overloaded"
+            # A pool grown to its cap whose connections all stayed busy is overload; a pool that
+            # could not open them is a database that is down.
+            pool = connection.pool
+            full = pool is not None and pool.get_stats().get("pool_size", 0) >= pool.max_size
+            return "overloaded" if full else "database_unavailable"
     return "database_unavailable"
 
 
@@ -168,6 +173,25 @@ def _remember_database_failure(sender: object, request: HttpRequest | None = Non
 
 
 got_request_exception.connect(_remember_database_failure, dispatch_uid="exchange.frontdoor.database")
+
+
+class _DatabaseFailureLogFilter(logging.Filter):
+    """Django logs every uncaught exception as an error with its traceback before the response is
+    swapped for a 503; for a database that is down or a pool that stayed full that is one line
+    (a warning), not a traceback per request at the moment the venue is busiest."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        code = _database_failure(exc)
+        if code is not None:
+            path = record.args[-1] if isinstance(record.args, tuple) and record.args else ""
+            record.msg, record.args = "%s answered 503 (%s): %s", (path, code, exc)
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+logging.getLogger("django.request").addFilter(_DatabaseFailureLogFilter())
 
 
 class DatabaseUnavailableMiddleware:

@@ -25,7 +25,7 @@ def _conninfo() -> str:
 def test_two_web_processes_stay_under_their_pool_cap(start_web, trader_key, tmp_path):
     env = {"DATABASE_POOL_MAX_SIZE": str(POOL_MAX), "DATABASE_POOL_MIN_SIZE": "1", "DATABASE_POOL_TIMEOUT": "2",
            "EXCHANGE_MAX_INFLIGHT_ORDERS": "64", "EXCHANGE_MAX_INFLIGHT_REQUESTS": "64",
-           "EXCHANGE_MAX_OPEN_ORDERS": "100000"}
+           "EXCHANGE_MAX_OPEN_ORDERS": "100000", "EXCHANGE_API_RECV_WINDOW_MS": "60000"}  # a loaded CI box
     webs = [start_web(**env), start_web(**env)]
     sessions: list[int] = []
     stop = threading.Event()
@@ -42,8 +42,10 @@ def test_two_web_processes_stay_under_their_pool_cap(start_web, trader_key, tmp_
 
     async def client(n: int, deadline: float, results: list) -> None:
         url = webs[n % 2].url
-        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-            while time.monotonic() < deadline:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+            for done in itertools.count():
+                if done >= 3 and time.monotonic() > deadline:  # at least 3 each, however slow the box
+                    break
                 if random.random() < 0.7:
                     path, body = trader_key.order()
                     response = await http.post(path, content=body, headers=trader_key.headers("POST", path, body))
@@ -66,7 +68,8 @@ def test_two_web_processes_stay_under_their_pool_cap(start_web, trader_key, tmp_
     by_status = {status: len(list(group)) for status, group in
                  itertools.groupby(sorted(r.status_code for r in responses))}
     assert set(by_status) <= {200, 201, 503}, by_status
-    assert by_status.get(201, 0) > 50, by_status
+    assert sum(by_status.values()) >= 64 * 3, by_status
+    assert by_status.get(201, 0) > 64, by_status
     for response in responses:
         if response.status_code == 503:
             assert response.json()["error"]["code"] in ("overloaded", "database_unavailable")

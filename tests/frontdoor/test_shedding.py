@@ -15,6 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_order_entry_sheds_with_503_while_market_data_is_served(start_web, trader_key):
     web = start_web(EXCHANGE_MAX_INFLIGHT_ORDERS="2", EXCHANGE_SHED_QUEUE_MS="5", EXCHANGE_MAX_INFLIGHT_REQUESTS="200",
+                    EXCHANGE_API_RECV_WINDOW_MS="60000",
                     EXCHANGE_MAX_OPEN_ORDERS="100000")
 
     async def post(client: httpx.AsyncClient):
