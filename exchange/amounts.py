@@ -4,7 +4,7 @@ Every amount that enters the exchange from outside (a form, the API, an operator
 through ``parse_decimal`` so that NaN, infinities, exponents that overflow, floats and absurd
 sizes are refused with a clear code before any state is touched.
 """
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from exchange.errors import ExchangeError
 
@@ -31,13 +31,21 @@ def parse_decimal(value: object, *, field: str = "amount") -> Decimal:
             raise ExchangeError(f"invalid_{field}", f"{field} is not a number")
         try:
             number = Decimal(text)
-        except InvalidOperation:
-            raise ExchangeError(f"invalid_{field}", f"{field} is not a number: {value!r}") from None
+        except ArithmeticError:  # InvalidOperation, and Overflow for an exponent like 1e999999999
+            raise ExchangeError(f"invalid_{field}", f"{field} is not a number: {value[:64]!r}") from None
     else:
         raise ExchangeError(f"invalid_{field}", f"{field} is not a number")
     if not number.is_finite():
         raise ExchangeError(f"invalid_{field}", f"{field} must be a finite number")
-    if abs(number) >= MAX_AMOUNT:
+    if not number:
+        return Decimal(0)  # -0 and 0E+999999999 are plain zero: no sign, no absurd exponent
+    if number.adjusted() < -MAX_DIGITS:
+        # 1e-999999999: far past NUMERIC's 18 places, and arithmetic on it fails (a finer amount
+        # is left to the precision checks, which name the asset's own number of places).
+        raise ExchangeError(f"invalid_{field}", f"{field} has far too many decimal places")
+    # adjusted() is the exponent of the leading digit: no arithmetic, so 1e999999999 cannot
+    # overflow here (abs() of it raised decimal.Overflow, a 500).
+    if number.adjusted() >= MAX_AMOUNT.adjusted():
         raise ExchangeError(f"{field}_too_large", f"{field} is absurdly large")
     return number
 

@@ -69,6 +69,9 @@ MIDDLEWARE = [
     # Static files (hashed, compressed, cached for a year) before anything touches the session.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "exchange.api.throttling.IpRateLimitMiddleware",
+    # NUL bytes, non-UTF-8 queries, oversized API bodies: a 4xx before anything reads them; and
+    # every error under /api/ in the API's JSON shape (exchange/api/hygiene.py).
+    "exchange.api.hygiene.InputHygieneMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -164,7 +167,8 @@ REST_FRAMEWORK = {
         "exchange.api.throttling.OrderRateThrottle",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Depth-limited, no NaN/Infinity, no NUL, decimals as Decimal (exchange/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["exchange.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "exchange.api.errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
@@ -183,6 +187,15 @@ SPECTACULAR_SETTINGS = {
 
 # API keys: the receive window for signed requests, and rate limits as (requests, seconds).
 EXCHANGE_API_RECV_WINDOW_MS = env.int("EXCHANGE_API_RECV_WINDOW_MS", default=5000)
+# An API key, its scopes and its owner's status are cached this long in each process: a key
+# revoked (or a user frozen) in the console stops working within this many seconds everywhere.
+EXCHANGE_API_KEY_CACHE_SECONDS = env.float("EXCHANGE_API_KEY_CACHE_SECONDS", default=1.0)
+# Input limits: an /api/ body above this is a 413 before it is read; JSON nested deeper is a 400.
+EXCHANGE_API_MAX_BODY_BYTES = env.int("EXCHANGE_API_MAX_BODY_BYTES", default=256 * 1024)
+EXCHANGE_API_MAX_JSON_DEPTH = env.int("EXCHANGE_API_MAX_JSON_DEPTH", default=32)
+# Django's own limits for form posts on the pages (a larger body is a 400).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DJANGO_DATA_UPLOAD_MAX_NUMBER_FIELDS", default=1000)
 EXCHANGE_RATE_LIMITS = {
     "ip": (env.int("EXCHANGE_RATE_LIMIT_IP_PER_MIN", default=1200), env.int("EXCHANGE_RATE_LIMIT_WINDOW_S", default=60)),
     "account": (env.int("EXCHANGE_RATE_LIMIT_ACCOUNT_PER_MIN", default=600), env.int("EXCHANGE_RATE_LIMIT_WINDOW_S", default=60)),

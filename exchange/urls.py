@@ -19,3 +19,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("exchange.web.urls")),
 ]
+
+# Errors answer in the request's language: JSON under /api/, a page elsewhere.
+handler400 = "exchange.web.error_pages.bad_request"
+handler403 = "exchange.web.error_pages.permission_denied"
+handler404 = "exchange.web.error_pages.page_not_found"
+handler500 = "exchange.web.error_pages.server_error"

@@ -1,15 +1,12 @@
-"""API-key authentication for the REST API: signed, fresh, never replayed, scoped, IP-bound."""
-import hmac
-import time
+"""API-key authentication for the REST API: signed, fresh, never replayed, scoped, IP-bound.
 
+The check itself is ``exchange.api.keys.api_key_verify``, shared with the private WebSocket."""
 import redis
-from django.conf import settings
-from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from exchange.accounts.crypto import decrypt_secret
-from exchange.accounts.models import ApiKey, Profile, UserStatus
-from exchange.api.signing import signature
+from exchange.accounts.models import ApiKey
+from exchange.api.keys import api_key_verify
+from exchange.errors import ExchangeError
 from exchange.infra.net import client_ip as net_client_ip
 from exchange.trading.streams import redis_client
 
@@ -34,43 +31,16 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         key = request.META.get("HTTP_X_API_KEY")
         if not key:
             return None
-        timestamp = request.META.get("HTTP_X_API_TIMESTAMP", "")
-        sent = request.META.get("HTTP_X_API_SIGNATURE", "")
-        if not timestamp or not sent:
-            raise ApiKeyError("signature_missing", "X-API-TIMESTAMP and X-API-SIGNATURE are required")
-        api_key = ApiKey.objects.select_related("user").filter(key=key).first()
-        if api_key is None:
-            raise ApiKeyError("invalid_api_key", "unknown API key")
-        if api_key.revoked_at is not None:
-            raise ApiKeyError("api_key_revoked", "this API key was revoked")
-        if not timestamp.isdigit():
-            raise ApiKeyError("invalid_timestamp", "X-API-TIMESTAMP must be milliseconds since the epoch")
-        window_ms = settings.EXCHANGE_API_RECV_WINDOW_MS
-        if abs(time.time() * 1000 - int(timestamp)) > window_ms:
-            raise ApiKeyError("stale_timestamp", f"the request is outside the {window_ms} ms receive window")
-        expected = signature(decrypt_secret(api_key.secret_encrypted), timestamp, request.method,
-                             request.get_full_path(), request.body)
-        if not hmac.compare_digest(expected, sent.lower()):
-            raise ApiKeyError("invalid_signature", "the signature does not match the request")
-        if api_key.allowed_ips and client_ip(request) not in api_key.allowed_ips:
-            raise ApiKeyError("ip_not_allowed", "this API key may not be used from this address", 403)
-        if not api_key.user.is_active or Profile.objects.filter(user=api_key.user, status=UserStatus.FROZEN).exists():
-            raise ApiKeyError("account_frozen", "this account is frozen", 403)
-        self._refuse_replay(api_key.key, sent, window_ms)
+        try:
+            api_key = api_key_verify(
+                key=key, timestamp=request.META.get("HTTP_X_API_TIMESTAMP", ""),
+                sent=request.META.get("HTTP_X_API_SIGNATURE", ""), method=request.method,
+                path_with_query=request.get_full_path(), body=request.body, client_ip=client_ip(request))
+        except ExchangeError as exc:
+            raise ApiKeyError(exc.code, exc.message, exc.status) from None
         self._note_new_ip(api_key, request)
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())
         request.api_key = api_key
         return api_key.user, api_key
-
-    @staticmethod
-    def _refuse_replay(key: str, sent: str, window_ms: int) -> None:
-        try:
-            fresh = redis_client().set(f"apisig:{key}:{sent}", 1, nx=True, px=2 * window_ms)
-        except redis.RedisError:
-            # Without Redis a replay cannot be ruled out: refuse rather than risk a double order.
-            raise ApiKeyError("unavailable", "cannot verify the request right now", 503) from None
-        if not fresh:
-            raise ApiKeyError("replayed_request", "this signature was already used")
 
     @staticmethod
     def _note_new_ip(api_key: ApiKey, request) -> None:

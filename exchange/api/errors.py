@@ -5,7 +5,7 @@ throttling, parsing, validation) are mapped to stable codes. Nothing a client se
 produce a 500 through this path.
 """
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -27,6 +27,15 @@ _CODES = {
 
 def error_response(code: str, message: str, status_code: int, headers: dict | None = None) -> Response:
     return Response({"error": {"code": code, "message": message}}, status=status_code, headers=headers)
+
+
+def json_error(code: str, message: str, status_code: int) -> JsonResponse:
+    """The same body outside DRF: Django's error handlers and middleware under ``/api/``."""
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status_code)
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith("/api/")
 
 
 def _first_message(detail) -> tuple[str, str]:

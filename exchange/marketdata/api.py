@@ -13,14 +13,22 @@ from exchange.api.schema import ErrorBody, errors
 from exchange.marketdata import selectors
 from exchange.marketdata.checksum import CHECKSUM_LEVELS
 from exchange.marketdata.models import INTERVALS
+from exchange.markets.rules import market_symbol_parse
 from exchange.markets.selectors import market_get
 
 
 def _levels() -> serializers.ListField:
     return serializers.ListField(child=serializers.ListField(
         child=serializers.CharField(), min_length=2, max_length=2, help_text="[price, quantity] as decimal strings"))
+# Sequences are PostgreSQL bigints: a larger number is a 400 here, not an error in the database.
+MAX_SEQUENCE = 2**63 - 1
 CHECKSUM_HELP = (f"CRC32 of the best {CHECKSUM_LEVELS} levels per side: crc32(bids ';' asks), each side "
                  "'price:quantity' joined by ',' best first, decimals without exponent or trailing zeros.")
+
+
+def _market(symbol: str):
+    """The market named in the path; anything that cannot be a symbol is ``unknown_market``."""
+    return market_get(symbol=market_symbol_parse(symbol))
 
 
 class PublicApi(APIView):
@@ -70,7 +78,7 @@ class BookDepthApi(PublicApi):
     def get(self, request, symbol: str):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        market = market_get(symbol=symbol)
+        market = _market(symbol)
         book = selectors.book_snapshot(market=market, levels=params.validated_data["levels"])
         return Response(self.OutputSerializer({"market": market.symbol, "sequence": book.sequence,
                                                "bids": book.bids, "asks": book.asks, "checksum": book.checksum}).data)
@@ -93,7 +101,7 @@ class BookUpdateListApi(PublicApi):
     window (or if ``SEQ`` was never a book sequence) the answer is 410 ``resnapshot_required``."""
 
     class InputSerializer(serializers.Serializer):
-        after = serializers.IntegerField(min_value=0)
+        after = serializers.IntegerField(min_value=0, max_value=MAX_SEQUENCE)
 
     @extend_schema_serializer(component_name="BookUpdates")
     class OutputSerializer(serializers.Serializer):
@@ -109,7 +117,7 @@ class BookUpdateListApi(PublicApi):
     def get(self, request, symbol: str):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        market = market_get(symbol=symbol)
+        market = _market(symbol)
         after = params.validated_data["after"]
         head, updates = selectors.book_updates_after(market=market, after=after)
         return Response({"market": market.symbol, "after": after, "sequence": head, "updates": updates})
@@ -118,7 +126,8 @@ class BookUpdateListApi(PublicApi):
 class TradeListApi(PublicApi):
     class InputSerializer(serializers.Serializer):
         limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
-        before = serializers.IntegerField(min_value=0, required=False, help_text="Only trades with a smaller sequence.")
+        before = serializers.IntegerField(min_value=0, max_value=MAX_SEQUENCE, required=False,
+                                          help_text="Only trades with a smaller sequence.")
 
     @extend_schema_serializer(component_name="Trade")
     class OutputSerializer(serializers.Serializer):
@@ -134,7 +143,7 @@ class TradeListApi(PublicApi):
     def get(self, request, symbol: str):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        trades = selectors.trade_list(market=market_get(symbol=symbol), **params.validated_data)
+        trades = selectors.trade_list(market=_market(symbol), **params.validated_data)
         return Response(self.OutputSerializer(trades, many=True).data)
 
 
@@ -161,7 +170,7 @@ class CandleListApi(PublicApi):
     def get(self, request, symbol: str):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        candles = selectors.candle_list(market=market_get(symbol=symbol), **params.validated_data)
+        candles = selectors.candle_list(market=_market(symbol), **params.validated_data)
         return Response(self.OutputSerializer(candles, many=True).data)
 
 
@@ -189,7 +198,7 @@ class TickerDetailApi(PublicApi):
 
     @extend_schema(responses={200: TickerOutputSerializer, **errors(404)}, operation_id="markets_ticker")
     def get(self, request, symbol: str):
-        return Response(self.OutputSerializer(selectors.ticker_get(market=market_get(symbol=symbol))).data)
+        return Response(self.OutputSerializer(selectors.ticker_get(market=_market(symbol))).data)
 
 
 class TickerListApi(PublicApi):

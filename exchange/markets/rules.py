@@ -4,14 +4,18 @@ Everything here is exact ``Decimal`` arithmetic. The matching engine works in in
 is a number of ticks and a quantity a number of lots, converted by ``price_to_ticks`` and
 ``quantity_to_lots`` once the checks have passed.
 """
+import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
-from exchange.amounts import parse_decimal
+from exchange.amounts import MAX_DIGITS, parse_decimal
 from exchange.errors import ExchangeError
 from exchange.markets.models import Market, MarketStatus
 
 SIDES = ("buy", "sell")
+# As the models validate them (markets/models.py), in any case: clients may write btc-usd.
+_ASSET_SYMBOL = re.compile(r"[A-Za-z0-9]{2,16}")
+_MARKET_SYMBOL = re.compile(r"[A-Za-z0-9]{2,16}-[A-Za-z0-9]{2,16}")
 ORDER_TYPES = ("limit", "market", "stop_limit", "stop_market")
 
 
@@ -31,22 +35,42 @@ class CheckedOrder:
     stop_ticks: int | None
 
 
+def market_symbol_parse(value: object) -> str:
+    """A market symbol from a path or a query, upper-cased; ``unknown_market`` (404) for anything
+    that cannot be one (a NUL byte, 10,000 characters, a list), before any query is made."""
+    if not isinstance(value, str) or not _MARKET_SYMBOL.fullmatch(value):
+        raise ExchangeError("unknown_market", "no such market", status=404)
+    return value.upper()
+
+
+def asset_symbol_parse(value: object) -> str:
+    """An asset symbol from a path or a query, upper-cased; ``unknown_asset`` (400) otherwise."""
+    if not isinstance(value, str) or not _ASSET_SYMBOL.fullmatch(value):
+        raise ExchangeError("unknown_asset", "no such asset")
+    return value.upper()
+
+
 def _is_multiple(value: Decimal, step: Decimal) -> bool:
-    return value % step == 0
+    # Enough precision for the largest amount over the smallest step: under the default 28
+    # digits the remainder raised DivisionImpossible instead of answering.
+    with localcontext(prec=2 * MAX_DIGITS):
+        return value % step == 0
 
 
 def price_to_ticks(market: Market, price: Decimal) -> int:
     """The price as a whole number of ticks; raises ``tick_size`` if it is between ticks."""
     if not _is_multiple(price, market.tick_size):
         raise ExchangeError("tick_size", f"price {price} is not a multiple of the tick size {market.tick_size.normalize()}")
-    return int(price / market.tick_size)
+    with localcontext(prec=2 * MAX_DIGITS):
+        return int(price / market.tick_size)
 
 
 def quantity_to_lots(market: Market, quantity: Decimal) -> int:
     """The quantity as a whole number of lots; raises ``lot_size`` if it is between lots."""
     if not _is_multiple(quantity, market.lot_size):
         raise ExchangeError("lot_size", f"quantity {quantity} is not a multiple of the lot size {market.lot_size.normalize()}")
-    return int(quantity / market.lot_size)
+    with localcontext(prec=2 * MAX_DIGITS):
+        return int(quantity / market.lot_size)
 
 
 def ticks_to_price(market: Market, ticks: int) -> Decimal:

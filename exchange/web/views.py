@@ -10,6 +10,7 @@ import functools
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -20,6 +21,7 @@ from exchange.ledger import selectors as ledger_selectors
 from exchange.ledger.limits import limits_summary
 from exchange.ledger.services import faucet_credit
 from exchange.markets.models import Asset
+from exchange.markets.rules import asset_symbol_parse, market_symbol_parse
 from exchange.markets.selectors import market_get
 from exchange.web import selectors
 from exchange.web.forms import FaucetForm, WithdrawalForm
@@ -57,7 +59,7 @@ def trade_default(request: HttpRequest) -> HttpResponse:
 @_remember_client
 def trade(request: HttpRequest, symbol: str) -> HttpResponse:
     try:
-        market = market_get(symbol=symbol)
+        market = market_get(symbol=market_symbol_parse(symbol))
     except ExchangeError:
         raise Http404("no such market") from None
     if market.symbol != symbol:
@@ -109,8 +111,8 @@ def wallet(request: HttpRequest) -> HttpResponse:
                     messages.success(request, "Withdrawal requested: it stays pending until an admin approves it.")
                     return redirect("web:wallet")
         status = 400
-    page = max(1, _int(request.GET.get("page"), 1))
-    postings = ledger_selectors.posting_list(user=request.user, asset=request.GET.get("asset") or None).order_by("-id")
+    page = min(max(1, _int(request.GET.get("page"), 1)), 10**9)
+    postings = ledger_selectors.posting_list(user=request.user, asset=_asset_filter(request)).order_by("-id")
     rows = list(postings[(page - 1) * LEDGER_PAGE: page * LEDGER_PAGE + 1])
     context = {
         "balances": ledger_selectors.balance_list(user=request.user),
@@ -127,8 +129,25 @@ def wallet(request: HttpRequest) -> HttpResponse:
 def _int(value, default: int) -> int:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError):  # ValueError also for more than 4,300 digits
         return default
+
+
+def _asset_filter(request: HttpRequest) -> str | None:
+    """The ``?asset=`` filter of the wallet and its CSV: a listed asset's symbol, or None.
+
+    Checked before any query: a NUL byte reached PostgreSQL from here, and inside the streamed
+    CSV the failure came after the headers, so the download never ended."""
+    value = request.GET.get("asset") or None
+    if value is None:
+        return None
+    try:
+        symbol = asset_symbol_parse(value)
+    except ExchangeError:
+        raise BadRequest("unknown asset") from None
+    if not Asset.objects.filter(symbol=symbol).exists():
+        raise BadRequest("unknown asset")
+    return symbol
 
 
 class _Echo:
@@ -139,7 +158,7 @@ class _Echo:
 @login_required
 @require_GET
 def ledger_csv(request: HttpRequest) -> StreamingHttpResponse:
-    postings = ledger_selectors.posting_list(user=request.user, asset=request.GET.get("asset") or None).order_by("id")
+    postings = ledger_selectors.posting_list(user=request.user, asset=_asset_filter(request)).order_by("id")
     writer = csv.writer(_Echo())
 
     def rows():

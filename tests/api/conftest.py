@@ -37,3 +37,32 @@ def signed(client, redis_url):
         return Signed(client, api_key.key, secret)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def static_root(tmp_path_factory):
+    from tests.api.production import collect_static
+
+    return collect_static(tmp_path_factory.mktemp("static"))
+
+
+
+@pytest.fixture(scope="module")
+def production_server(django_db_setup, static_root, tmp_path_factory):
+    """One Daphne with DEBUG off for a whole test module (starting one costs seconds)."""
+    from tests.api.production import PRODUCTION_ENV, redis_url_for_tests
+    from tests.conftest import WebServer
+
+    server = WebServer(redis_url_for_tests(), tmp_path_factory.mktemp("web") / "web.log", **PRODUCTION_ENV,
+                       DJANGO_STATIC_ROOT=str(static_root))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def production_web(production_server, settings, redis_url):
+    """The module's Daphne with DEBUG off; keys and sessions made by the test are readable by it."""
+    from tests.api.production import API_SECRET_KEY, SECRET_KEY
+
+    settings.EXCHANGE_API_SECRET_KEY, settings.SECRET_KEY = API_SECRET_KEY, SECRET_KEY
+    return production_server

@@ -1,0 +1,165 @@
+"""The one check of an API-key signature, for every door: REST requests and the private
+WebSocket's ``auth`` message (DESIGN 6.2).
+
+Both doors used to carry their own copy of this check, and the copies drifted: REST compared
+the signature case-insensitively but remembered it for replay protection as sent, so the same
+signature resent in upper or mixed case was accepted again (four orders from one signature).
+Here a signature is reduced to its canonical form (64 lower-case hex digits) before anything
+else, and only that form is compared and remembered.
+
+Bookkeeping stays off the hot path: the key, its scopes and its owner's status are cached in
+the process for ``EXCHANGE_API_KEY_CACHE_SECONDS`` (1 s by default, so a key revoked or a user
+frozen in the console stops working within a second in every web process), and ``last_used_at``
+is written at most once a minute per key.
+"""
+import copy
+import hmac
+import re
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+import redis
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from exchange.accounts.crypto import decrypt_secret
+from exchange.accounts.models import ApiKey, Profile, UserStatus
+from exchange.api.signing import signature as expected_signature
+from exchange.errors import ExchangeError
+from exchange.trading.streams import redis_client
+
+# Keys are 32 hex digits today; anything longer or outside printable ASCII is not a key.
+_KEY = re.compile(r"[\x21-\x7e]{1,64}")
+# Milliseconds since the epoch: 13 digits until the year 2286. 15 leaves room and keeps int() cheap.
+_TIMESTAMP = re.compile(r"[0-9]{1,15}")
+_SIGNATURE = re.compile(r"[0-9a-fA-F]{64}")
+LAST_USED_EVERY = timedelta(seconds=60)
+_CACHE_MAX_ENTRIES = 10_000
+
+
+def refuse(code: str, message: str, status: int = 401) -> ExchangeError:
+    return ExchangeError(code, message, status=status)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """What the check needs to know about a key, loaded together and cached together."""
+
+    api_key: ApiKey  # with ``user`` loaded; handed out as copies, never shared
+    frozen: bool
+    expires: float
+
+
+_cache: dict[str, _Entry] = {}
+_cache_lock = threading.Lock()
+
+
+def api_key_cache_clear() -> None:
+    """Forget every cached key (tests; a process that must see a change at once)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def _load(key: str) -> _Entry | None:
+    now = time.monotonic()
+    with _cache_lock:
+        entry = _cache.get(key)
+    if entry is not None and entry.expires > now:
+        return entry
+    api_key = ApiKey.objects.select_related("user").filter(key=key).first()
+    if api_key is None:
+        return None  # unknown keys are not cached: a key created a moment ago works at once
+    frozen = Profile.objects.filter(user_id=api_key.user_id, status=UserStatus.FROZEN).exists()
+    entry = _Entry(api_key=api_key, frozen=frozen, expires=now + settings.EXCHANGE_API_KEY_CACHE_SECONDS)
+    with _cache_lock:
+        if len(_cache) >= _CACHE_MAX_ENTRIES:
+            _cache.clear()
+        _cache[key] = entry
+    return entry
+
+
+def canonical_signature(sent: object) -> str:
+    """The signature as 64 lower-case hex digits, or ``invalid_signature``."""
+    if not isinstance(sent, str) or not _SIGNATURE.fullmatch(sent):
+        raise refuse("invalid_signature", "the signature must be 64 hexadecimal digits")
+    return sent.lower()
+
+
+def api_key_verify(
+    *,
+    key: object,
+    timestamp: object,
+    sent: object,
+    method: str,
+    path_with_query: str,
+    body: bytes,
+    client_ip: str | None,
+    required_scope: str | None = None,
+) -> ApiKey:
+    """The API key that signed this request (a copy, with its ``user``), or ``ExchangeError``.
+
+    Codes: ``signature_missing``, ``invalid_api_key``, ``api_key_revoked``,
+    ``invalid_timestamp``, ``stale_timestamp``, ``invalid_signature``, ``replayed_request``
+    (401); ``missing_scope``, ``ip_not_allowed``, ``account_frozen`` (403); ``unavailable``
+    (503, when Redis cannot rule out a replay).
+    """
+    if isinstance(timestamp, int) and not isinstance(timestamp, bool):
+        timestamp = str(timestamp)  # the WebSocket message may carry a JSON number
+    if not key or not timestamp or not sent:
+        raise refuse("signature_missing", "the key, a timestamp and a signature are required")
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
+        raise refuse("invalid_api_key", "unknown API key")
+    if not isinstance(timestamp, str) or not _TIMESTAMP.fullmatch(timestamp):
+        raise refuse("invalid_timestamp", "the timestamp must be milliseconds since the epoch")
+    signature = canonical_signature(sent)
+    entry = _load(key)
+    if entry is None:
+        raise refuse("invalid_api_key", "unknown API key")
+    api_key = entry.api_key
+    if api_key.revoked_at is not None:
+        raise refuse("api_key_revoked", "this API key was revoked")
+    window_ms = settings.EXCHANGE_API_RECV_WINDOW_MS
+    if abs(time.time() * 1000 - int(timestamp)) > window_ms:
+        raise refuse("stale_timestamp", f"the request is outside the {window_ms} ms receive window")
+    expected = expected_signature(decrypt_secret(api_key.secret_encrypted), timestamp, method, path_with_query, body)
+    if not hmac.compare_digest(expected, signature):
+        raise refuse("invalid_signature", "the signature does not match the request")
+    if required_scope is not None and required_scope not in api_key.scopes:
+        raise refuse("missing_scope", f"this API key lacks the {required_scope} scope", 403)
+    if api_key.allowed_ips and client_ip not in api_key.allowed_ips:
+        raise refuse("ip_not_allowed", "this API key may not be used from this address", 403)
+    if not api_key.user.is_active or entry.frozen:
+        raise refuse("account_frozen", "this account is frozen", 403)
+    _refuse_replay(key, signature, window_ms)
+    _note_use(entry)
+    verified = copy.copy(api_key)
+    verified.user = copy.copy(api_key.user)
+    return verified
+
+
+def _refuse_replay(key: str, signature: str, window_ms: int) -> None:
+    """Each canonical signature is accepted once: remembered in Redis for twice the window, so
+    the check holds across every web process."""
+    try:
+        fresh = redis_client().set(f"apisig:{key}:{signature}", 1, nx=True, px=2 * window_ms)
+    except redis.RedisError:
+        # Without Redis a replay cannot be ruled out: refuse rather than risk a double order.
+        raise refuse("unavailable", "cannot verify the request right now", 503) from None
+    if not fresh:
+        raise refuse("replayed_request", "this signature was already used")
+
+
+def _note_use(entry: _Entry) -> None:
+    """``last_used_at``, at most once a minute per key: a write per request only to say "used
+    just now" cost more than the request. The conditional UPDATE keeps two processes from
+    writing it twice in the same minute; it runs in autocommit, outside any order transaction."""
+    now = timezone.now()
+    last = entry.api_key.last_used_at
+    if last is not None and now - last < LAST_USED_EVERY:
+        return
+    ApiKey.objects.filter(pk=entry.api_key.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_EVERY)).update(last_used_at=now)
+    entry.api_key.last_used_at = now  # this process need not try again for a minute
