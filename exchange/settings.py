@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: probes get their answer before host checks, redirects, sessions and rate limits.
     "exchange.infra.health.HealthCheckMiddleware",
+    # A request that failed for want of the database gets 503 + Retry-After, not a 500.
     "exchange.infra.shedding.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (hashed, compressed, cached for a year) before anything touches the session.
@@ -137,7 +138,8 @@ REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # channels_redis, with a lost Redis closing sockets for a resync (exchange/marketdata/layer.py).
+        "BACKEND": "exchange.marketdata.layer.ResilientRedisChannelLayer",
         # redis-py 8 reads with a 5 s timeout by default, the same as channels_redis's blocking
         # receive: an idle WebSocket would then die with TimeoutError. Give reads more room.
         "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
@@ -318,7 +320,9 @@ X_FRAME_OPTIONS = "DENY"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # EXCHANGE_PROCESS is set by the launcher (scripts/launch.py): one log, and who said what.
+    "formatters": {"plain": {"format": "%(asctime)s " + env.str("EXCHANGE_PROCESS", default="-")
+                                       + " %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
 }
