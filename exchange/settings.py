@@ -251,6 +251,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
 OTP_TOTP_ISSUER = "Exchange"
 AXES_CLIENT_IP_CALLABLE = "exchange.infra.net.client_ip"  # the one reading of the client's address
+# Usernames cut to the user model's length before axes stores them (exchange/accounts/axes_username.py).
+AXES_USERNAME_CALLABLE = "exchange.accounts.axes_username.axes_username"
 # Past this many failed logins for one username (from any address) within the window, the
 # password alone is refused; the owner gets in by giving their two-factor code with it.
 EXCHANGE_LOGIN_USER_FAILURE_CEILING = env.int("EXCHANGE_LOGIN_USER_FAILURE_CEILING", default=20)

