@@ -33,6 +33,12 @@ def redis_url_for_tests() -> str:
     return os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0] + f"/{TEST_REDIS_DB}"
 
 
+def start_production(start_web, settings, static_root: Path):
+    """A Daphne of its own with DEBUG off; keys and sessions made by the test are readable by it."""
+    settings.EXCHANGE_API_SECRET_KEY, settings.SECRET_KEY = API_SECRET_KEY, SECRET_KEY
+    return start_web(**PRODUCTION_ENV, DJANGO_STATIC_ROOT=str(static_root))
+
+
 def session_cookie(user) -> str:
     """A real session for ``user`` (signed with the server's SECRET_KEY)."""
     from django.test import Client
