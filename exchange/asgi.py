@@ -16,12 +16,14 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set u
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from exchange.infra.health import LivenessProbe  # noqa: E402
 from exchange.infra.shedding import FrontDoor  # noqa: E402
 from exchange.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": FrontDoor.from_settings(django_asgi_app),  # bounded in-flight requests, fast 503s
+        # /healthz first (never shed); then bounded in-flight requests with fast 503s.
+        "http": LivenessProbe(FrontDoor.from_settings(django_asgi_app)),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -87,6 +87,28 @@ def readyz(request: HttpRequest) -> HttpResponse:
     return response
 
 
+class LivenessProbe:
+    """ASGI wrapper, outermost on HTTP (exchange/asgi.py): ``GET /healthz`` is answered on the
+    event loop, before the front door's request budget and Django's worker threads. An overloaded
+    process sheds real requests with 503 but stays alive to its orchestrator, which would
+    otherwise restart a busy, healthy process. Everything else goes to the wrapped app."""
+
+    BODY = b'{"status": "ok"}'
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope.get("path") == "/healthz" and scope.get("method") in ("GET", "HEAD"):
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(self.BODY)).encode()),
+                (b"cache-control", b"no-store"),
+            ]})
+            await send({"type": "http.response.body", "body": self.BODY if scope["method"] == "GET" else b""})
+            return
+        await self.app(scope, receive, send)
+
+
 class HealthCheckMiddleware:
     """Answers the probes before the rest of the stack sees the request (see the module doc)."""
 
