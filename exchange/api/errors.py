@@ -73,5 +73,7 @@ def exception_handler(exc, context):
     headers = {}
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
         headers["Retry-After"] = str(int(exc.wait) + 1)
+    elif response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        headers["Retry-After"] = "1"  # a dependency blinked (e.g. Redis for the replay guard): try again shortly
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
     return error_response(code, str(detail), response.status_code, headers)

@@ -6,6 +6,8 @@ from decimal import Decimal
 from django.db import connection
 
 from exchange.errors import ExchangeError
+from exchange.trading.models import Command, Order
+from exchange.trading.replay import verify_market
 from exchange.trading.services import order_amend, order_cancel, order_place
 
 MIDS = {"BTC-USD": Decimal("30000"), "ETH-USD": Decimal("2000")}
@@ -73,3 +75,17 @@ def run_load(users: list, symbols: list[str], count: int, *, threads: int = 2, s
     if errors:
         raise errors[0]
     return placed
+
+
+def settle_and_check(markets, ledger_clean, wait, *, timeout=120):
+    wait(lambda: not Command.objects.filter(applied_sequence__isnull=True).exists(), timeout=timeout,
+         message="every command to be applied")
+    assert not Order.objects.filter(status="pending").exists()
+    assert set(Order.objects.values_list("status", flat=True)) <= {"open", "filled", "cancelled", "rejected"}
+    # An acknowledged cancel is never lost: a cancel-requested order is not left open.
+    assert not Order.objects.filter(cancel_requested_at__isnull=False, status="open").exists()
+    for market in markets:
+        report = verify_market(market)
+        assert report.problems == [], report.problems
+        assert report.commands == Command.objects.filter(market=market).count()
+    ledger_clean()

@@ -17,10 +17,9 @@ import redis
 from django.db import connection
 
 from exchange.markets.services import market_create
-from exchange.trading.models import Command, MatcherState, Order
-from exchange.trading.replay import verify_market
+from exchange.trading.models import MatcherState, Order
 
-from .load import run_load
+from .load import run_load, settle_and_check
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -35,20 +34,6 @@ def two_markets(assets, market):
 @pytest.fixture
 def traders(make_user, two_markets):
     return [make_user(USD="10000000", BTC="1000", ETH="10000") for _ in range(20)]
-
-
-def settle_and_check(markets, ledger_clean, wait, *, timeout=120):
-    wait(lambda: not Command.objects.filter(applied_sequence__isnull=True).exists(), timeout=timeout,
-         message="every command to be applied")
-    assert not Order.objects.filter(status="pending").exists()
-    assert set(Order.objects.values_list("status", flat=True)) <= {"open", "filled", "cancelled", "rejected"}
-    # An acknowledged cancel is never lost: a cancel-requested order is not left open.
-    assert not Order.objects.filter(cancel_requested_at__isnull=False, status="open").exists()
-    for market in markets:
-        report = verify_market(market)
-        assert report.problems == [], report.problems
-        assert report.commands == Command.objects.filter(market=market).count()
-    ledger_clean()
 
 
 def test_kill_9_chaos(traders, two_markets, start_matcher, wait, ledger_clean):
