@@ -1,0 +1,236 @@
+"""Order entry under load: an open-loop generator of signed orders against a running venue.
+
+Open loop: every order has a scheduled send time, fixed in advance; a slow server cannot slow the
+generator down, and every latency is measured from the scheduled time, so queueing anywhere
+(client or server) shows. Several processes (``--procs``), each with one asyncio loop, keep-alive
+HTTP connections (httpx) and one private WebSocket per API key (``/ws/user/``) on which it sees
+its orders' fills.
+
+    DATABASE_URL=... .venv/bin/python bench/entry.py --url http://127.0.0.1:8000 \\
+        --steps 100,250,500,1000 --step-seconds 10 --spike-seconds 10 [--batch 10]
+
+The venue must accept the load it is offered apart from shedding: run it with the rate limits
+raised (EXCHANGE_RATE_LIMIT_IP_PER_MIN, EXCHANGE_RATE_LIMIT_ACCOUNT_PER_MIN,
+EXCHANGE_RATE_LIMIT_ORDERS) and EXCHANGE_MAX_OPEN_ORDERS high enough for the resting orders. The
+bench creates its users and keys with ``manage.py create_api_key`` and funds them with
+``manage.py deposit`` against DATABASE_URL, and ends with ``verify_ledger`` and ``verify_journal``.
+
+Orders: about a third cross (IOC buys or sells at a price that takes the other side), the rest
+rest a few ticks away from the mid (GTC). Per step it prints offered and accepted orders/s, orders
+filled per second (fill messages on the WebSocket), p50/p99/max from the scheduled POST to its
+response, the same for refusals (429/503), p50/p99 from POST to the crossing order's first fill,
+and the responses by status code. After the steps, a spike of 10x the highest step that was
+sustained (accepted >= 95% of offered, p99 < 1 s).
+"""
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import random
+import subprocess
+import sys
+import time
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import websockets
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from exchange.api.signing import signature  # noqa: E402  (plain HMAC, no Django needed)
+
+
+def manage(*args: str) -> str:
+    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True, text=True)
+    if result.returncode not in (0, 1):
+        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
+    return result.stdout
+
+
+def create_keys(users: int, run: str) -> list[tuple[str, str]]:
+    keys = []
+    for i in range(users):
+        name = f"bench{i}"
+        created = json.loads(manage("create_api_key", name, "--create-user", "--scopes", "read", "trade"))
+        for asset, amount in (("USD", "1000000000"), ("BTC", "100000")):
+            manage("deposit", name, asset, amount, "--reference", f"bench:{run}:{name}:{asset}")
+        keys.append((created["key"], created["secret"]))
+    return keys
+
+
+def headers(key: str, secret: str, method: str, path: str, body: bytes = b"") -> dict[str, str]:
+    ts = str(int(time.time() * 1000))
+    return {"X-API-KEY": key, "X-API-TIMESTAMP": ts, "X-API-SIGNATURE": signature(secret, ts, method, path, body),
+            "Content-Type": "application/json"}
+
+
+def an_order(args, counter: int) -> tuple[dict, bool]:
+    """One order: a third cross (IOC through the mid), the rest rest 1-20 ticks away from it."""
+    mid, tick = Decimal(args.mid), Decimal(args.tick)
+    side = random.choice(("buy", "sell"))
+    crossing = counter % 3 == 0
+    if crossing:
+        price = mid + 25 * tick if side == "buy" else mid - 25 * tick
+    else:
+        away = random.randint(1, 20) * tick
+        price = mid - away if side == "buy" else mid + away
+    order = {"market": args.market, "side": side, "price": str(price), "quantity": args.quantity,
+             "time_in_force": "ioc" if crossing else "gtc"}
+    return order, crossing
+
+
+async def listen_fills(url: str, key: str, secret: str, fills: dict[int, float], ready: asyncio.Event) -> None:
+    """The first fill message of each order, by order id, with the time it arrived."""
+    ws_url = url.replace("http", "ws", 1) + "/ws/user/"
+    async with websockets.connect(ws_url, origin=url, max_size=None, open_timeout=30) as ws:
+        ts = str(int(time.time() * 1000))
+        await ws.send(json.dumps({"type": "auth", "key": key, "timestamp": ts,
+                                  "signature": signature(secret, ts, "GET", "/ws/user/", b"")}))
+        async for raw in ws:
+            message = json.loads(raw)
+            if message.get("type") == "subscribed":
+                ready.set()
+            elif message.get("type") == "fill":
+                fills.setdefault(int(message["fill"]["order_id"]), time.time())
+
+
+async def run_phase(args, keys: list[tuple[str, str]], phases: list[tuple[str, float, float]], out) -> None:
+    """Send this process's share of each phase (name, orders/s, seconds) on a fixed schedule."""
+    fills: dict[int, float] = {}
+    ready = [asyncio.Event() for _ in keys]
+    listeners = [asyncio.create_task(listen_fills(args.url, k, s, fills, r)) for (k, s), r in zip(keys, ready, strict=True)]
+    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready)), 30)
+    limits = httpx.Limits(max_connections=args.connections, max_keepalive_connections=args.connections)
+    records: list[tuple] = []  # (phase, scheduled, latency, status, order ids, crossing flags)
+    counter = random.randint(0, 2)
+    async with httpx.AsyncClient(base_url=args.url, limits=limits, timeout=30) as http:
+
+        async def send(phase: str, scheduled: float, key: str, secret: str, orders: list[tuple[dict, bool]]) -> None:
+            if args.batch > 1:
+                path, body = "/api/v1/orders/batch", json.dumps({"orders": [o for o, _ in orders]}).encode()
+            else:
+                path, body = "/api/v1/orders", json.dumps(orders[0][0]).encode()
+            try:
+                response = await http.post(path, content=body, headers=headers(key, secret, "POST", path, body))
+                status = response.status_code
+                if status == 201:
+                    ids = [response.json()["id"]]
+                elif status == 200 and args.batch > 1:
+                    ids = [r["order"]["id"] if r["status"] == 201 else None for r in response.json()["results"]]
+                else:
+                    ids = [None] * len(orders)
+            except httpx.HTTPError as exc:
+                status, ids = type(exc).__name__, [None] * len(orders)
+            records.append((phase, scheduled, time.time() - scheduled, status, ids, [c for _, c in orders]))
+
+        tasks = []
+        for phase, rate, seconds in phases:
+            requests_per_s = rate / args.batch
+            start = time.time() + 0.2
+            for n in range(int(requests_per_s * seconds)):
+                scheduled = start + n / requests_per_s
+                delay = scheduled - time.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                key, secret = keys[n % len(keys)]
+                orders = []
+                for _ in range(args.batch):
+                    counter += 1
+                    orders.append(an_order(args, counter))
+                tasks.append(asyncio.create_task(send(phase, scheduled, key, secret, orders)))
+        await asyncio.gather(*tasks)
+        await asyncio.sleep(2)  # the last fills
+        for key, secret in keys:  # leave nothing resting
+            path = f"/api/v1/orders?market={args.market}"
+            await http.delete(path, headers=headers(key, secret, "DELETE", path))
+    for listener in listeners:
+        listener.cancel()
+    out.put((records, fills))
+
+
+def process_main(args, keys, phases, out) -> None:
+    asyncio.run(run_phase(args, keys, phases, out))
+
+
+def run(args, keys, phases) -> tuple[list, dict]:
+    out: multiprocessing.Queue = multiprocessing.Queue()
+    share = [(name, rate / args.procs, seconds) for name, rate, seconds in phases]
+    procs = [multiprocessing.Process(target=process_main, args=(args, keys[i::args.procs], share, out))
+             for i in range(args.procs)]
+    for p in procs:
+        p.start()
+    records, fills = [], {}
+    for _ in procs:
+        r, f = out.get()
+        records += r
+        fills.update(f)
+    for p in procs:
+        p.join()
+    return records, fills
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] * 1000
+
+
+def report(records: list, fills: dict, name: str, rate: float, seconds: float) -> dict:
+    mine = [r for r in records if r[0] == name]
+    statuses: Counter = Counter()
+    for _, _, _, status, ids, _ in mine:
+        if status == 200:  # a batch: count each order by its own result
+            statuses.update(201 if i is not None else "item_error" for i in ids)
+        else:
+            statuses[status] += len(ids)
+    accepted = sum(1 for r in mine for i in r[4] if i is not None)
+    latencies = [r[2] for r in mine]
+    refused = [r[2] for r in mine if r[3] in (429, 503)]
+    to_fill = [fills[i] - r[1] for r in mine for i, crossing in zip(r[4], r[5], strict=True) if crossing and i in fills]
+    filled = sum(1 for r in mine for i in r[4] if i in fills)
+    row = {"step": name, "offered/s": rate, "accepted/s": round(accepted / seconds), "filled/s": round(filled / seconds),
+           "p50 ms": round(pct(latencies, .5), 1), "p99 ms": round(pct(latencies, .99), 1),
+           "max ms": round(pct(latencies, 1), 1), "refused p99 ms": round(pct(refused, .99), 1),
+           "fill p50 ms": round(pct(to_fill, .5), 1), "fill p99 ms": round(pct(to_fill, .99), 1),
+           "statuses": dict(statuses)}
+    print(json.dumps(row), flush=True)
+    row["sustained"] = accepted >= 0.95 * rate * seconds and pct(latencies, .99) < 1000
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--market", default="BTC-USD")
+    parser.add_argument("--mid", default="30000")
+    parser.add_argument("--tick", default="0.01")
+    parser.add_argument("--quantity", default="0.001")
+    parser.add_argument("--steps", default="100,250,500,1000,2000")
+    parser.add_argument("--step-seconds", type=float, default=10)
+    parser.add_argument("--spike-seconds", type=float, default=10)
+    parser.add_argument("--procs", type=int, default=2)
+    parser.add_argument("--users", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=128, help="keep-alive connections per process")
+    parser.add_argument("--batch", type=int, default=1, help="orders per request (POST /api/v1/orders/batch)")
+    args = parser.parse_args()
+    keys = create_keys(args.users, run=str(int(time.time())))
+    steps = [(f"step {rate}", float(rate), args.step_seconds) for rate in args.steps.split(",")]
+    records, fills = run(args, keys, steps)
+    rows = [report(records, fills, name, rate, seconds) for name, rate, seconds in steps]
+    sustained = max((r["offered/s"] for r in rows if r["sustained"]), default=rows[0]["offered/s"])
+    if args.spike_seconds > 0:
+        spike = ("spike 10x", sustained * 10, args.spike_seconds)
+        records, fills = run(args, keys, [spike])
+        report(records, fills, *spike)
+    for command in ("verify_ledger", "verify_journal"):
+        output = manage(command).strip().splitlines()
+        print(command, "->", output[-1] if output else "(no output)", flush=True)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange.settings")
+    main()
