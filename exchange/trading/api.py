@@ -164,7 +164,7 @@ BatchResult = inline_serializer(name="OrderBatchResult", fields={
     "results": inline_serializer(name="OrderBatchItem", many=True, fields={
         "status": serializers.IntegerField(help_text="201 (placed) or 202 (cancel asked), else the error's status"),
         "order": OrderOutputSerializer(required=False),
-        "error": inline_serializer(name="ErrorDetail", required=False, fields={
+        "error": inline_serializer(name="OrderBatchItemError", required=False, fields={
             "code": serializers.CharField(), "message": serializers.CharField()}),
     }),
 })
