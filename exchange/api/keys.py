@@ -14,6 +14,7 @@ is written at most once a minute per key.
 """
 import copy
 import hmac
+import logging
 import re
 import threading
 import time
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import redis
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
@@ -30,6 +32,8 @@ from exchange.accounts.models import ApiKey, Profile, UserStatus
 from exchange.api.signing import signature as expected_signature
 from exchange.errors import ExchangeError
 from exchange.trading.streams import redis_client
+
+log = logging.getLogger(__name__)
 
 # Keys are 32 hex digits today; anything longer or outside printable ASCII is not a key.
 _KEY = re.compile(r"[\x21-\x7e]{1,64}")
@@ -124,7 +128,14 @@ def api_key_verify(
     window_ms = settings.EXCHANGE_API_RECV_WINDOW_MS
     if abs(time.time() * 1000 - int(timestamp)) > window_ms:
         raise refuse("stale_timestamp", f"the request is outside the {window_ms} ms receive window")
-    expected = expected_signature(decrypt_secret(api_key.secret_encrypted), timestamp, method, path_with_query, body)
+    try:
+        secret = decrypt_secret(api_key.secret_encrypted)
+    except InvalidToken:
+        # Encrypted under another EXCHANGE_API_SECRET_KEY (a key rotated or restored wrongly): the
+        # key cannot be checked, so it is refused like an unknown one, and the operator is told.
+        log.error("API key %s… cannot be decrypted with the current EXCHANGE_API_SECRET_KEY", api_key.key[:8])
+        raise refuse("invalid_api_key", "unknown API key") from None
+    expected = expected_signature(secret, timestamp, method, path_with_query, body)
     if not hmac.compare_digest(expected, signature):
         raise refuse("invalid_signature", "the signature does not match the request")
     if required_scope is not None and required_scope not in api_key.scopes:
