@@ -12,7 +12,6 @@ from django.template import loader
 from exchange.api.errors import is_api_path, json_error
 
 
-
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api_path(request.path):
         return json_error("malformed_request", "the request is malformed", 400)
@@ -36,3 +35,11 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if is_api_path(request.path):
         return json_error("server_error", "internal error; it has been logged", 500)
     return HttpResponseServerError(loader.get_template("500.html").render())
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: a form posted without its token (an expired page, cookies off)."""
+    if is_api_path(request.path):
+        return json_error("csrf_failed", "CSRF check failed: send the X-CSRFToken header", 403)
+    return render(request, "403.html", {"message": "This form has expired or your browser did not send its "
+                                                   "security token. Reload the page and try again."}, status=403)

@@ -45,3 +45,8 @@ def test_error_pages_are_the_sites_own(web, make_user):
     unknown_asset = session.get(web.url + "/wallet/?asset=NOPE", timeout=10)
     assert unknown_asset.status_code == 400
     assert looks_like_the_site(unknown_asset)
+
+    expired = requests.post(web.url + "/accounts/login/", data={"username": "a", "password": "b"}, timeout=10)
+    assert expired.status_code == 403  # no CSRF token: the site's page, not Django's
+    assert "Reload the page" in expired.text
+    assert looks_like_the_site(expired)
