@@ -135,7 +135,20 @@ def _batch_items(request, key: str) -> list:
     limit = settings.EXCHANGE_MAX_BATCH_ORDERS
     if len(items) > limit:
         raise ExchangeError("batch_too_large", f"at most {limit} items in a batch")
+    # A malformed batch is refused whole; what is wrong inside a well-formed item is that item's.
+    if key == "orders" and not all(isinstance(item, dict) for item in items):
+        raise ExchangeError("invalid_orders", "orders: every item must be an object")
+    if key == "ids":
+        if not all(_is_id(item) for item in items):
+            raise ExchangeError("invalid_ids", "ids: every item must be an order id (an integer)")
+        items = [int(item) for item in items]
     return items
+
+
+def _is_id(item: object) -> bool:
+    if isinstance(item, str):
+        return item.strip().isdigit() and item.isascii()
+    return isinstance(item, int) and not isinstance(item, bool)
 
 
 class BatchOrderRateThrottle(OrderRateThrottle):
@@ -188,8 +201,11 @@ class OrderBatchApi(APIView):
         return "orders" if self.request.method == "POST" else "ids"
 
     @extend_schema(
-        request=inline_serializer(name="OrderBatchPlaceInput", fields={
-            "orders": OrderListApi.InputSerializer(many=True)}),
+        # Items are objects of their own: each is checked as an OrderPlaceInput and, when wrong,
+        # answered in its place, so the schema does not make one bad item fail the batch.
+        request=inline_serializer(name="OrderBatchPlaceInput", fields={"orders": serializers.ListField(
+            child=serializers.DictField(), min_length=1, max_length=settings.EXCHANGE_MAX_BATCH_ORDERS,
+            help_text="orders as for POST /orders (OrderPlaceInput)")}),
         responses={200: BatchResult, **errors(*PRIVATE_ERRORS)}, operation_id="orders_batch_place",
     )
     def post(self, request):
@@ -197,7 +213,7 @@ class OrderBatchApi(APIView):
         valid: list[dict] = []
         results: list[dict | None] = []
         for item in items:
-            data = OrderListApi.InputSerializer(data=item if isinstance(item, dict) else {})
+            data = OrderListApi.InputSerializer(data=item)
             if data.is_valid():
                 fields = dict(data.validated_data)
                 valid.append({"order_type": fields.pop("type"), **fields})
@@ -216,7 +232,7 @@ class OrderBatchApi(APIView):
 
     @extend_schema(
         request=inline_serializer(name="OrderBatchCancelInput", fields={"ids": serializers.ListField(
-            child=serializers.IntegerField())}),
+            child=serializers.IntegerField(), min_length=1, max_length=settings.EXCHANGE_MAX_BATCH_ORDERS)}),
         parameters=[OpenApiParameter("ids", str, description="comma-separated ids, instead of the body")],
         responses={200: BatchResult, **errors(*PRIVATE_ERRORS)}, operation_id="orders_batch_cancel",
     )

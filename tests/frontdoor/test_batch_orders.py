@@ -29,14 +29,17 @@ def test_a_mixed_batch_places_each_valid_order_once_and_reports_the_rest(
         {"market": "NOPE-USD", "side": "buy", "price": "90", "quantity": "0.1"},
         {"market": "BTC-USD", "side": "buy", "price": "95", "quantity": "10.5"},  # 997.50 USD: more than is left
         {"market": "BTC-USD", "side": "buy", "price": "90", "quantity": "0.3", "client_order_id": "b"},  # same as "b"
-        "not an order",
     ]
+    malformed = api.call("POST", BATCH, {"orders": [orders[0], "not an order"]})  # refused whole
+    assert malformed.status_code == 400
+    assert malformed.json()["error"]["code"] == "invalid_orders"
+    assert not Order.objects.filter(user=taker).exists()
     response = api.call("POST", BATCH, {"orders": orders})
     assert response.status_code == 200, response.content
     results = response.json()["results"]
-    assert [r["status"] for r in results] == [201, 400, 201, 400, 404, 400, 201, 400]
+    assert [r["status"] for r in results] == [201, 400, 201, 400, 404, 400, 201]
     assert [r.get("error", {}).get("code") for r in results] == [
-        None, "tick_size", None, "invalid_side", "unknown_market", "insufficient_funds", None, "invalid_market"]
+        None, "tick_size", None, "invalid_side", "unknown_market", "insufficient_funds", None]
     assert results[6]["order"]["id"] == results[2]["order"]["id"]  # one order for client id "b"
     placed = Order.objects.filter(user=taker)
     assert sorted(placed.values_list("client_order_id", flat=True)) == ["a", "b"]
@@ -68,9 +71,12 @@ def test_batch_cancel_reports_each_id(market, make_user, start_matcher, wait, si
     wait(lambda: Order.objects.filter(status="open").count() == 4, message="the orders to rest")
     api = signed_client(alice)
 
-    response = api.call("DELETE", BATCH, {"ids": [mine[0].pk, theirs.pk, "x", mine[1].pk, 10**12]})
+    malformed = api.call("DELETE", BATCH, {"ids": [mine[0].pk, "x"]})  # refused whole
+    assert malformed.status_code == 400
+    assert malformed.json()["error"]["code"] == "invalid_ids"
+    response = api.call("DELETE", BATCH, {"ids": [mine[0].pk, theirs.pk, mine[1].pk, 10**12]})
     results = response.json()["results"]
-    assert [r["status"] for r in results] == [202, 404, 404, 202, 404]
+    assert [r["status"] for r in results] == [202, 404, 202, 404]
     assert {r["error"]["code"] for r in results if "error" in r} == {"unknown_order"}
     wait(lambda: set(Order.objects.filter(pk__in=[mine[0].pk, mine[1].pk]).values_list("status", flat=True))
          == {"cancelled"}, message="the matcher to cancel both")
