@@ -52,8 +52,9 @@ def order_place(
 
     Round trips: every check (market, frozen account, open-order cap, client order id, fee
     tiers) is read in one query before the transaction; the transaction then only writes (the
-    order, its place command, the hold), and the balance row the hold locks is locked last, so it
-    is held for the hold's own two statements and the commit.
+    order, the hold, its place command). The command row is written after the hold, right before
+    the commit: its id is its place in the market's order of application, and an id taken before a
+    wait on the balance lock would commit after ids taken later (the book stream then showed gaps).
     """
     if client_order_id is not None:
         client_order_id = str(client_order_id).strip()
@@ -93,11 +94,11 @@ def order_place(
                 open_quantity=checked.quantity, hold_asset=terms.hold_asset, hold_amount=terms.hold_amount,
                 hold_remaining=terms.hold_amount, client_order_id=client_order_id,
             )
+            hold_place(user=user, asset=terms.hold_asset, amount=terms.hold_amount, hold=order.hold_reference)
             command = Command.objects.create(
                 market=market_row, kind=CommandKind.PLACE, order=order,
                 payload={"maker_fee": str(maker_fee), "taker_fee": str(taker_fee)},
             )
-            hold_place(user=user, asset=terms.hold_asset, amount=terms.hold_amount, hold=order.hold_reference)
             _publish_after_commit(market_row.symbol, command)
     except IntegrityError:
         existing = client_order_id and _open_order_with_client_id(user, client_order_id)

@@ -32,6 +32,6 @@ def test_an_order_costs_twelve_round_trips_and_reads_nothing_under_its_lock(mark
     assert len(queries) <= 12, [q["sql"][:80] for q in queries]
     inside = _inside_transaction(queries.captured_queries)
     assert not [sql for sql in inside if sql.startswith("SELECT") and "ledger_ledgeraccount" not in sql], inside
-    # The balance row is locked last: only the hold's entry follows its UPDATE.
-    update = next(i for i, sql in enumerate(inside) if sql.startswith("UPDATE ledger_balance"))
-    assert all("trading_" not in sql for sql in inside[update:]), inside[update:]
+    # The place command is the last row written: its id (the order of application) is taken after
+    # any wait on the balance lock, just before the commit.
+    assert inside[-1].startswith('INSERT INTO "trading_command"'), inside[-3:]
