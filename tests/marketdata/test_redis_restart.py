@@ -70,6 +70,7 @@ def test_sockets_resync_after_redis_restarts_without_its_data(market, own_redis,
         return told, closed.value.rcvd.code, time.monotonic() - back
 
     told, code, resynced_in = asyncio.run(scenario())
-    assert told["type"] == "error" and told["code"] == "resync"
+    assert told["type"] == "error"
+    assert told["code"] == "resync"
     assert code == 4503
     assert resynced_in < 2.0
