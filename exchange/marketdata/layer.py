@@ -10,6 +10,7 @@ Connections in the pool that were open when Redis went away fail on their first 
 group retries a few times quickly so the first reconnect after a restart does not fail on one.
 """
 import asyncio
+import contextlib
 import logging
 
 from channels_redis.core import RedisChannelLayer
@@ -33,7 +34,15 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
             return await super().receive(channel)
         except (RedisError, OSError) as exc:
             log.warning("channel layer lost Redis (%r): closing %s so its client resyncs", exc, channel)
+            await self._drop_connections()
             return dict(LAYER_LOST)
+
+    async def _drop_connections(self) -> None:
+        """Forget every pooled connection: after a restart each one left in the pool would fail
+        once more, closing the sockets of clients that had already reconnected."""
+        for loop_layer in list(self._layers.values()):
+            with contextlib.suppress(Exception):  # closing a dead connection may fail in any way
+                await loop_layer.flush()
 
 
 async def group_join(layer, group: str, channel: str) -> bool:

@@ -50,7 +50,9 @@ def test_two_web_processes_stay_under_their_pool_cap(start_web, trader_key, tmp_
                     path, body = trader_key.order()
                     response = await http.post(path, content=body, headers=trader_key.headers("POST", path, body))
                 else:
-                    response = await http.get("/api/v1/balances", headers=trader_key.headers("GET", "/api/v1/balances"))
+                    # A query of its own: two reads signed in the same millisecond would be a replay.
+                    path = f"/api/v1/balances?n={n}-{done}"
+                    response = await http.get(path, headers=trader_key.headers("GET", path))
                 results.append(response)
 
     async def hammer() -> list:

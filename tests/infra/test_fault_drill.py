@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import redis
 import requests
 import websockets
 from django.db import connection
@@ -50,7 +50,7 @@ class OwnRedis:
         self.process = subprocess.Popen(
             [shutil.which("redis-server"), "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.directory),
              "--save", "", "--appendonly", "yes", "--appendfsync", "always"], stdout=subprocess.DEVNULL)
-        wait_until(lambda: _accepts(self.port), timeout=10, message="redis to start")
+        wait_until(lambda: _answers(self.port), timeout=10, message="redis to start")
 
     def stop(self, *, lose_data: bool) -> None:
         self.process.send_signal(signal.SIGKILL if lose_data else signal.SIGTERM)
@@ -64,18 +64,18 @@ class OwnRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
 
+def _answers(port: int) -> bool:
+    """Redis is back: it accepts connections and has loaded its data (PING is not LOADING)."""
+    try:
+        return bool(redis.Redis(port=port, socket_timeout=0.5, socket_connect_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
+
+
 def _healthy(base: str) -> bool:
     try:
         return requests.get(base + "/healthz", timeout=2).ok
     except requests.RequestException:
-        return False
-
-
-def _accepts(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-        return True
-    except OSError:
         return False
 
 
@@ -143,7 +143,10 @@ class MarketWatcher(threading.Thread):
             try:
                 async with websockets.connect(self.url, origin=self.origin, open_timeout=5) as ws:
                     while not self.stopping.is_set():
-                        message = json.loads(await asyncio.wait_for(ws.recv(), 1))
+                        try:
+                            message = json.loads(await asyncio.wait_for(ws.recv(), 1))
+                        except TimeoutError:
+                            continue  # a quiet market: keep the socket, look at the stop flag
                         if message.get("type") == "snapshot":
                             self.snapshots.append(time.monotonic())
             except (TimeoutError, OSError, websockets.WebSocketException):
