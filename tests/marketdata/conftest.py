@@ -24,7 +24,11 @@ def channel_layer_read_timeout(request):
     url = request.getfixturevalue("redis_url")
     settings = request.getfixturevalue("settings")
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "exchange.marketdata.layer.ResilientRedisChannelLayer",
-                                           "CONFIG": {"hosts": [{"address": url, "socket_timeout": 30}]}}}
+                                           # The test's consumer reads slower than a real one: room
+                                           # enough that the layer never drops a message (a capacity
+                                           # drop is a gap the client repairs, not what these tests test).
+                                           "CONFIG": {"hosts": [{"address": url, "socket_timeout": 30}],
+                                                      "capacity": 100_000}}}
 
 
 def load_example():
