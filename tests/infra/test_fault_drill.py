@@ -17,7 +17,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -32,8 +31,9 @@ from django.db import connection
 from exchange.accounts.services import api_key_create
 from exchange.trading.models import Order
 from tests.api.production import PRODUCTION_ENV, signed_headers
-from tests.conftest import ROOT, database_url, wait_until
+from tests.conftest import wait_until
 from tests.infra.test_launcher import _free_port, _venue
+from tests.infra.venue import clone_checkout, start_venue, stop_venue
 from tests.trading.load import settle_and_check
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -180,18 +180,11 @@ def test_fault_drill_under_load(market, make_user, tmp_path, wait, ledger_clean,
         keys.append((api_key.key, secret))
     redis_server = OwnRedis(tmp_path / "redis")
     redis_server.start()
-    clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=120)
+    clone = clone_checkout(tmp_path)
     port = _free_port()
-    env = {**os.environ, **PRODUCTION_ENV, "DATABASE_URL": database_url(), "REDIS_URL": redis_server.url,
-           "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "EXCHANGE_DEMO_MODE": "false", "PORT": str(port),
-           "WEB_CONCURRENCY": "2", "PYTHONUNBUFFERED": "1", "EXCHANGE_RATE_LIMIT_ORDERS": "100000",
-           "EXCHANGE_RATE_LIMIT_ACCOUNT_PER_MIN": "1000000", "EXCHANGE_RATE_LIMIT_IP_PER_MIN": "1000000",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    log = open(tmp_path / "run.log", "wb")  # noqa: SIM115 - closed below
-    launcher = subprocess.Popen(["bash", "scripts/run.sh"], cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+    launcher = start_venue(clone, redis_url=redis_server.url, port=port, log_path=tmp_path / "run.log",
+                           EXCHANGE_RATE_LIMIT_ORDERS="100000", EXCHANGE_RATE_LIMIT_ACCOUNT_PER_MIN="1000000",
+                           EXCHANGE_RATE_LIMIT_IP_PER_MIN="1000000")
     base = f"http://127.0.0.1:{port}"
     load = OrderLoad(base, keys)
     watcher = MarketWatcher(f"ws://127.0.0.1:{port}/ws/markets/BTC-USD/", base)
@@ -243,12 +236,7 @@ def test_fault_drill_under_load(market, make_user, tmp_path, wait, ledger_clean,
         for thread in (load, watcher):
             if thread.is_alive():
                 thread.join(timeout=15)
-        os.killpg(launcher.pid, signal.SIGINT)
-        try:
-            launcher.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(launcher.pid, signal.SIGKILL)
-        log.close()
+        stop_venue(launcher)
         redis_server.stop(lose_data=True)
 
     assert load.bad == [], load.bad[:5]

@@ -4,16 +4,14 @@ stops everything."""
 import os
 import signal
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import psutil
 import pytest
 import requests
 
-from tests.api.production import PRODUCTION_ENV
-from tests.conftest import ROOT, database_url, wait_until
+from tests.conftest import wait_until
+from tests.infra.venue import clone_checkout, start_venue, stop_venue
 
 pytestmark = pytest.mark.slow
 
@@ -46,18 +44,10 @@ def _venue(clone: Path) -> dict[str, list[int]]:
 
 @pytest.mark.django_db(transaction=True)
 def test_fresh_clone_runs_in_production_shape_and_restarts_what_dies(redis_url, tmp_path):
-    clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=120)
+    clone = clone_checkout(tmp_path)
     assert not (clone / "var").exists()
     port = _free_port()
-    env = {**os.environ, **PRODUCTION_ENV, "DATABASE_URL": database_url(), "REDIS_URL": redis_url,
-           "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "EXCHANGE_DEMO_MODE": "false", "PORT": str(port),
-           "WEB_CONCURRENCY": "2", "PYTHONUNBUFFERED": "1",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    log = open(tmp_path / "run.log", "wb")  # noqa: SIM115 - closed below
-    launcher = subprocess.Popen(["bash", "scripts/run.sh"], cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+    launcher = start_venue(clone, redis_url=redis_url, port=port, log_path=tmp_path / "run.log")
     url = f"http://127.0.0.1:{port}/api/v1/markets"
 
     def serving() -> bool:
@@ -81,10 +71,5 @@ def test_fresh_clone_runs_in_production_shape_and_restarts_what_dies(redis_url, 
         wait_until(serving, timeout=10, message="the venue to answer after the restarts")
         assert not any(serving() is False for _ in range(20))  # both web processes answer
     finally:
-        os.killpg(launcher.pid, signal.SIGINT)
-        try:
-            launcher.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(launcher.pid, signal.SIGKILL)
-        log.close()
+        stop_venue(launcher)
     wait_until(lambda: not any(_venue(clone).values()), timeout=20, message="every process to stop")
