@@ -13,6 +13,7 @@ from exchange.api.schema import PRIVATE_ERRORS, PageQuery, errors, paginated, pa
 from exchange.api.throttling import AccountRateThrottle, OrderRateThrottle, window_wait
 from exchange.errors import ExchangeError
 from exchange.trading import selectors, services
+from exchange.trading.entry import STP_MODES
 
 
 class NewestFirst(CursorPagination):
@@ -74,7 +75,7 @@ class OrderListApi(APIView):
         time_in_force = serializers.ChoiceField(choices=["gtc", "ioc", "fok"], default="gtc")
         post_only = serializers.BooleanField(default=False)
         client_order_id = serializers.CharField(max_length=64, required=False, allow_null=True)
-        stp = serializers.ChoiceField(choices=services.STP_MODES, default="cancel_newest")
+        stp = serializers.ChoiceField(choices=STP_MODES, default="cancel_newest")
 
     @extend_schema(
         parameters=[OrderQuery],

@@ -7,23 +7,17 @@ and a crash between the commit and the XADD is repaired by the matcher's relay.
 """
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from exchange.accounts.models import UserStatus
 from exchange.amounts import parse_decimal
 from exchange.errors import ExchangeError
-from exchange.ledger.services import hold_place
-from exchange.markets.rules import check_quantity, price_to_ticks, validate_order
+from exchange.markets.rules import check_quantity, price_to_ticks
 from exchange.markets.selectors import market_get
-from exchange.trading import selectors
-from exchange.trading.fees import fee_rates_for
+from exchange.trading.entry import PlaceRequest, orders_place_many
 from exchange.trading.models import OPEN_STATUSES, Command, CommandKind, Order
 from exchange.trading.streams import publish_commands
-from exchange.trading.terms import order_terms
-
-TIME_IN_FORCE = ("gtc", "ioc", "fok")
-STP_MODES = ("cancel_newest", "cancel_oldest", "cancel_both", "decrement")
 
 
 def _publish_after_commit(symbol: str, command: Command) -> None:
@@ -48,64 +42,15 @@ def order_place(
     """Place an order: durable (status ``pending``, funds held) when this returns.
 
     A ``client_order_id`` already used by one of the user's open orders returns that order
-    instead of placing a second one.
-
-    Round trips: every check (market, frozen account, open-order cap, client order id, fee
-    tiers) is read in one query before the transaction; the transaction then only writes (the
-    order, the hold, its place command). The command row is written after the hold, right before
-    the commit: its id is its place in the market's order of application, and an id taken before a
-    wait on the balance lock would commit after ids taken later (the book stream then showed gaps).
+    instead of placing a second one. A group of one for ``entry.orders_place_many``.
     """
-    if client_order_id is not None:
-        client_order_id = str(client_order_id).strip()
-        if not client_order_id or len(client_order_id) > 64:
-            raise ExchangeError("invalid_client_order_id", "client_order_id must be 1 to 64 characters")
-    market_row = selectors.order_entry_context(user=user, symbol=market, client_order_id=client_order_id)
-    if time_in_force not in TIME_IN_FORCE:
-        raise ExchangeError("invalid_time_in_force", "time_in_force must be gtc, ioc or fok")
-    if stp not in STP_MODES:
-        raise ExchangeError("invalid_stp", f"stp must be one of {', '.join(STP_MODES)}")
-    if order_type == "market" and time_in_force == "gtc":
-        time_in_force = "ioc"
-    if post_only and time_in_force != "gtc":
-        raise ExchangeError("invalid_post_only", "a post-only order must be good-till-cancelled")
-    if market_row.existing_order_id is not None:
-        return Order.objects.select_related("market").get(pk=market_row.existing_order_id)
-    if market_row.user_frozen:
-        raise ExchangeError("account_frozen", "this account is frozen", status=403)
-    checked = validate_order(
-        market_row, side=side, order_type=order_type, quantity=quantity, price=price,
-        quote_amount=quote_amount, stop_price=stop_price, post_only=post_only,
-    )
-    terms = order_terms(market_row, checked, time_in_force=time_in_force)
-    cap = settings.EXCHANGE_MAX_OPEN_ORDERS
-    if (market_row.open_orders or 0) >= cap:
-        raise ExchangeError("open_order_limit", f"at most {cap} open orders per market", status=409)
-    # The fee schedule in force when the order was placed travels with it, so a replay of the
-    # journal settles with exactly the same fees even after the schedule changes. The user's
-    # 30-day volume tier can lower the market's rates. Looked up here, never under a lock.
-    maker_fee, taker_fee = fee_rates_for(user_id=user.pk, market=market_row, tiers=market_row.fee_tier_rows)
-    try:
-        with transaction.atomic():
-            order = Order.objects.create(
-                user=user, market=market_row, side=side, order_type=order_type, time_in_force=terms.time_in_force,
-                post_only=post_only, stp=stp, price=checked.price, stop_price=checked.stop_price,
-                quantity=checked.quantity, quote_amount=checked.quote_amount, engine_price=terms.engine_price,
-                open_quantity=checked.quantity, hold_asset=terms.hold_asset, hold_amount=terms.hold_amount,
-                hold_remaining=terms.hold_amount, client_order_id=client_order_id,
-            )
-            hold_place(user=user, asset=terms.hold_asset, amount=terms.hold_amount, hold=order.hold_reference)
-            command = Command.objects.create(
-                market=market_row, kind=CommandKind.PLACE, order=order,
-                payload={"maker_fee": str(maker_fee), "taker_fee": str(taker_fee)},
-            )
-            _publish_after_commit(market_row.symbol, command)
-    except IntegrityError:
-        existing = client_order_id and _open_order_with_client_id(user, client_order_id)
-        if existing:
-            return existing
-        raise
-    return order
+    result = orders_place_many([PlaceRequest(
+        user_id=user.pk, market=market, side=side, order_type=order_type, quantity=quantity, price=price,
+        quote_amount=quote_amount, stop_price=stop_price, time_in_force=time_in_force, post_only=post_only,
+        client_order_id=client_order_id, stp=stp)])[0]
+    if isinstance(result, ExchangeError):
+        raise result
+    return result
 
 
 def _batch_limit(items: list) -> None:
@@ -116,23 +61,16 @@ def _batch_limit(items: list) -> None:
         raise ExchangeError("batch_too_large", f"at most {limit} items in a batch")
 
 
-@transaction.atomic
 def order_place_batch(*, user: AbstractBaseUser, orders: list[dict]) -> list[Order | ExchangeError]:
     """Place several orders (``order_place``'s keyword arguments each); one result per order, in
     order: the order, or the ``ExchangeError`` that refused it (the others are unaffected).
 
-    The batch commits once: each order is a savepoint inside one transaction, so N orders cost
-    one WAL flush instead of N, and nothing is published before that commit. An order repeated
-    by ``client_order_id`` (in the batch or already open) is placed once and returned again.
+    The batch is one group (``entry.orders_place_many``): one transaction, one commit, nothing
+    published before it. An order repeated by ``client_order_id`` (in the batch or already open)
+    is placed once and returned again.
     """
     _batch_limit(orders)
-    results: list[Order | ExchangeError] = []
-    for fields in orders:
-        try:
-            results.append(order_place(user=user, **fields))
-        except ExchangeError as exc:  # its savepoint is rolled back; the batch goes on
-            results.append(exc)
-    return results
+    return orders_place_many([PlaceRequest(user_id=user.pk, **fields) for fields in orders])
 
 
 @transaction.atomic

@@ -1,12 +1,16 @@
-"""Order entry's round trips: every check is read before the transaction, and nothing but the
-order's own writes runs inside it (the fee tiers and the 30-day volume used to be read while the
-balance row was locked)."""
+"""Order entry's round trips: a group of orders costs a fixed number of statements whatever its
+size, every check is read before the transaction, and the place commands are the last rows
+written (their ids are the order of application, taken after any wait on a balance lock)."""
+from decimal import Decimal
+
 import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from exchange.trading.services import order_place
+from exchange.ledger.models import Balance
+from exchange.trading.entry import PlaceRequest, orders_place_many
+from exchange.trading.models import Order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,21 +21,46 @@ def _inside_transaction(queries: list[dict]) -> list[str]:
     return sqls[begin + 1:sqls.index("COMMIT", begin)]
 
 
-def test_an_order_costs_twelve_round_trips_and_reads_nothing_under_its_lock(market, make_user, assets, redis_url):
+def _group(user, n: int, tag: str) -> list[PlaceRequest]:
+    return [PlaceRequest(user_id=user.pk, market="BTC-USD", side="buy", price="30000", quantity="0.01",
+                         client_order_id=f"{tag}-{i}") for i in range(n)]
+
+
+def test_a_group_costs_the_same_statements_whatever_its_size(market, make_user, assets, redis_url):
     from exchange.console.models import FeeTier
 
     FeeTier.objects.create(quote=assets["USD"], min_volume="1000", maker_fee="0.0005", taker_fee="0.001")
-    alice = make_user("alice", USD="100000")
-    order_place(user=alice, market="BTC-USD", side="buy", price="30000", quantity="0.01")
-    cache.clear()  # the 30-day volume lookup runs again, as for a user's first order in a minute
+    alice, bob = make_user("alice", USD="1000000"), make_user("bob", USD="1000000")
+    orders_place_many(_group(alice, 1, "warm"))
+    counts = []
+    for n in (1, 20):
+        cache.clear()  # the 30-day volume lookup runs again, as for a user's first order in a minute
+        with CaptureQueriesContext(connection) as queries:
+            results = orders_place_many(_group(alice, n, f"a{n}") + _group(bob, n, f"b{n}"))
+        assert all(isinstance(r, Order) for r in results), results
+        counts.append(len(queries))
+        inside = _inside_transaction(queries.captured_queries)
+        reads = [sql for sql in inside if sql.startswith("SELECT") and "FOR UPDATE" not in sql and "nextval" not in sql]
+        assert not reads, reads
+        assert inside[-1].startswith('INSERT INTO "trading_command"'), inside[-3:]
+    assert counts[0] == counts[1], counts
+    assert counts[0] <= 16, counts
 
-    with CaptureQueriesContext(connection) as queries:
-        order_place(user=alice, market="BTC-USD", side="buy", price="30000", quantity="0.01", client_order_id="c-1")
 
-    # Was 16: four checks, the fee tiers and the two volume sums inside the transaction.
-    assert len(queries) <= 12, [q["sql"][:80] for q in queries]
-    inside = _inside_transaction(queries.captured_queries)
-    assert not [sql for sql in inside if sql.startswith("SELECT") and "ledger_ledgeraccount" not in sql], inside
-    # The place command is the last row written: its id (the order of application) is taken after
-    # any wait on the balance lock, just before the commit.
-    assert inside[-1].startswith('INSERT INTO "trading_command"'), inside[-3:]
+def test_a_refused_order_in_a_group_changes_nothing_and_the_rest_are_placed(market, make_user):
+    alice = make_user("alice", USD="700")  # enough for two of the three 300 USD orders
+    results = orders_place_many(_group(alice, 3, "x") + [PlaceRequest(user_id=alice.pk, market="NOPE-USD", side="buy",
+                                                                      price="1", quantity="1")])
+    assert [type(r).__name__ for r in results] == ["Order", "Order", "ExchangeError", "ExchangeError"]
+    assert results[2].code == "insufficient_funds" and results[3].code == "unknown_market"
+    assert Order.objects.filter(user=alice).count() == 2
+    usd = Balance.objects.get(account__user=alice, asset__symbol="USD")
+    assert (usd.available, usd.held) == (Decimal("100"), Decimal("600"))
+
+
+def test_a_client_order_id_repeated_in_a_group_is_placed_once(market, make_user):
+    alice = make_user("alice", USD="10000")
+    one = PlaceRequest(user_id=alice.pk, market="BTC-USD", side="buy", price="30000", quantity="0.01", client_order_id="same")
+    results = orders_place_many([one, PlaceRequest(**{f: getattr(one, f) for f in one.__slots__})])
+    assert results[0].pk == results[1].pk
+    assert Order.objects.filter(user=alice).count() == 1

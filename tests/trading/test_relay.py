@@ -24,7 +24,7 @@ def test_an_order_whose_xadd_was_lost_is_applied_while_the_load_goes_on(market, 
     first = order_place(user=alice, market="BTC-USD", side="buy", price="99", quantity="1")
     wait(lambda: Order.objects.get(pk=first.pk).status == "open", message="the matcher to run")  # its start-up relay is over
     with monkeypatch.context() as patch:
-        patch.setattr("exchange.trading.services.publish_commands", lambda symbol, command_ids: None)
+        patch.setattr("exchange.trading.entry.publish_commands", lambda symbol, command_ids: None)
         orphan = order_place(user=alice, market="BTC-USD", side="buy", price="100", quantity="1")
     done = threading.Event()
     placed_after_applied = []

@@ -92,9 +92,12 @@ def _write_heartbeat(owner: str, market_id: int) -> None:
 
 
 class Matcher:
-    def __init__(self, symbols: list[str], *, batch_size: int = 2000, block_ms: int = 50,
+    def __init__(self, symbols: list[str] | None, *, batch_size: int = 2000, block_ms: int = 50,
                  relay_every: float = 5.0, publish: bool = True, in_flight: int = 1) -> None:
-        self.symbols = symbols
+        # None: follow every market, including those listed after the matcher started (an
+        # operator's new market must trade without a restart).
+        self.follow_all = symbols is None
+        self.symbols = list(symbols or [])
         self.batch_size = batch_size
         self.block_ms = block_ms
         self.relay_every = relay_every
@@ -254,10 +257,13 @@ class Matcher:
 
     def _loop(self, max_seconds: float | None) -> None:
         started = time.monotonic()
-        last_claim = 0.0
+        last_claim = last_discovery = 0.0
         while self.running and (max_seconds is None or time.monotonic() - started < max_seconds):
             try:
                 self.writer.reap()
+                if self.follow_all and time.monotonic() - last_discovery > 2.0:
+                    last_discovery = time.monotonic()
+                    self.symbols = list(Market.objects.order_by("symbol").values_list("symbol", flat=True))
                 if len(self.owned) < len(self.symbols) and time.monotonic() - last_claim > 0.5:
                     last_claim = time.monotonic()
                     for symbol in self.symbols:

@@ -4,7 +4,6 @@ import signal
 
 from django.core.management.base import BaseCommand
 
-from exchange.markets.models import Market
 from exchange.trading.matcher.runner import Matcher
 
 
@@ -22,9 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-        symbols = [s.strip().upper() for s in opts["markets"].split(",") if s.strip()]
-        if not symbols:
-            symbols = list(Market.objects.values_list("symbol", flat=True))
+        symbols = [s.strip().upper() for s in opts["markets"].split(",") if s.strip()] or None
         if opts["metrics_port"]:
             from exchange.trading.matcher.metrics import serve
 
@@ -33,6 +30,6 @@ class Command(BaseCommand):
                           in_flight=opts["in_flight"])
         signal.signal(signal.SIGTERM, matcher.stop)
         signal.signal(signal.SIGINT, matcher.stop)
-        self.stdout.write(f"matcher {matcher.owner} for {', '.join(symbols)}")
+        self.stdout.write(f"matcher {matcher.owner} for {', '.join(symbols) if symbols else 'every market'}")
         matcher.run(max_seconds=opts["max_seconds"])
         self.stdout.write(f"matcher stopped: {matcher.stats}")
