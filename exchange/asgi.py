@@ -1,20 +1,29 @@
-"""ASGI entry point for Daphne: HTTP through Django, WebSockets through Channels."""
+"""ASGI entry point for Daphne: HTTP through Django, WebSockets through Channels.
+
+HTTP goes to Django's WSGI handler on a pool of ``EXCHANGE_WEB_THREADS`` threads (a2wsgi).
+Django's own ASGI handler runs every sync view of a process on ONE thread and hops between the
+event loop and that thread at each sync middleware: requests of a process ran one at a time, and
+order entry's group commit (exchange/trading/committer.py) never saw two orders together. On a
+thread pool the requests of a process run side by side, each borrowing a pooled connection.
+"""
 import os
 
-from django.core.asgi import get_asgi_application
+from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange.settings")
 # A web process borrows database connections from a capped pool (settings: DATABASE_POOL_*);
 # the processes it might start do not inherit that default.
 _pool_by_default = "DATABASE_POOL" not in os.environ
 os.environ.setdefault("DATABASE_POOL", "true")
-django_asgi_app = get_asgi_application()
+django_wsgi_app = get_wsgi_application()
 if _pool_by_default:
     del os.environ["DATABASE_POOL"]
 
+from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from exchange.infra.health import LivenessProbe  # noqa: E402
 from exchange.infra.shedding import FrontDoor  # noqa: E402
@@ -23,7 +32,8 @@ from exchange.routing import websocket_urlpatterns  # noqa: E402
 application = ProtocolTypeRouter(
     {
         # /healthz first (never shed); then bounded in-flight requests with fast 503s.
-        "http": LivenessProbe(FrontDoor.from_settings(django_asgi_app)),
+        "http": LivenessProbe(FrontDoor.from_settings(
+            WSGIMiddleware(django_wsgi_app, workers=settings.EXCHANGE_WEB_THREADS))),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -213,6 +213,12 @@ EXCHANGE_MAX_INFLIGHT_ORDERS = env.int("EXCHANGE_MAX_INFLIGHT_ORDERS", default=D
 EXCHANGE_MAX_INFLIGHT_REQUESTS = env.int("EXCHANGE_MAX_INFLIGHT_REQUESTS", default=64)
 EXCHANGE_SHED_QUEUE_MS = env.int("EXCHANGE_SHED_QUEUE_MS", default=20)
 EXCHANGE_SHED_RETRY_AFTER = env.int("EXCHANGE_SHED_RETRY_AFTER", default=1)
+# Order entry commits in groups (exchange/trading/committer.py); a request waits at most this
+# many seconds for its group, then gets 503 (retry with the same client_order_id).
+EXCHANGE_GROUP_COMMIT_TIMEOUT = env.float("EXCHANGE_GROUP_COMMIT_TIMEOUT", default=5.0)
+# Threads per web process that run Django's request handling (a2wsgi's pool, exchange/asgi.py):
+# one per pooled database connection, so a running request never waits for a connection.
+EXCHANGE_WEB_THREADS = env.int("EXCHANGE_WEB_THREADS", default=DATABASE_POOL_MAX_SIZE)
 # At most this many orders (or ids) in one POST/DELETE /api/v1/orders/batch.
 EXCHANGE_MAX_BATCH_ORDERS = env.int("EXCHANGE_MAX_BATCH_ORDERS", default=20)
 EXCHANGE_FAUCET_LIMITS = {"USD": "10000", "BTC": "1", "ETH": "10"}

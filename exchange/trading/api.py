@@ -13,7 +13,8 @@ from exchange.api.schema import PRIVATE_ERRORS, PageQuery, errors, paginated, pa
 from exchange.api.throttling import AccountRateThrottle, OrderRateThrottle, window_wait
 from exchange.errors import ExchangeError
 from exchange.trading import selectors, services
-from exchange.trading.entry import STP_MODES
+from exchange.trading.committer import committer
+from exchange.trading.entry import STP_MODES, PlaceRequest
 
 
 class NewestFirst(CursorPagination):
@@ -95,8 +96,10 @@ class OrderListApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        order = services.order_place(user=request.user, order_type=fields.pop("type"), **fields)
-        return Response(OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED)
+        result = committer.place(PlaceRequest(user_id=request.user.pk, order_type=fields.pop("type"), **fields))
+        if isinstance(result, ExchangeError):
+            raise result
+        return Response(OrderOutputSerializer(result).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[OpenApiParameter("market", str)], operation_id="orders_cancel_all",
                    responses={200: OrderOutputSerializer(many=True), **errors(*PRIVATE_ERRORS)})
@@ -221,7 +224,8 @@ class OrderBatchApi(APIView):
                 results.append(None)
             else:
                 results.append(_error_item(exceptions.ValidationError(data.errors)))
-        placed = iter(services.order_place_batch(user=request.user, orders=valid) if valid else [])
+        placed = iter(committer.place_many([PlaceRequest(user_id=request.user.pk, **fields) for fields in valid])
+                      if valid else [])
         out = []
         for result in results:
             if result is None:

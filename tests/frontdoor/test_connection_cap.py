@@ -76,8 +76,10 @@ def test_two_web_processes_stay_under_their_pool_cap(start_web, trader_key, tmp_
         if response.status_code == 503:
             assert response.json()["error"]["code"] in ("overloaded", "database_unavailable")
             assert response.headers["Retry-After"]
-    # Both pools full, plus this test's own connection and the sampler's.
-    assert max(sessions) <= 2 * POOL_MAX + 2, max(sessions)
+    # Both pools full, plus this test's own connection and the sampler's, and once in a while a
+    # backend the pool has just let go still listed beside its replacement (seen once in four
+    # runs on a loaded box; 64 clients without a pool opened 40 sessions per process).
+    assert max(sessions) <= 2 * POOL_MAX + 3, max(sessions)
     logs = "".join(path.read_text(errors="replace") for path in tmp_path.glob("web-*.log"))
     assert "too many clients" not in logs
     assert "Traceback" not in logs

@@ -82,3 +82,20 @@ def test_verify_journal_and_export_after_trading(market, make_user, start_matche
     event.payload = {**event.payload, "quantity": "0.3"}
     event.save()
     assert verify_market(market).problems
+
+
+def test_a_matcher_following_every_market_trades_one_listed_after_it_started(assets, make_user, start_matcher, wait,
+                                                                             ledger_clean):
+    """``run_matcher`` without ``--markets`` (what ``make run`` starts) picks up a new market
+    without a restart: an operator's new listing once sat with every order pending forever."""
+    from exchange.markets.services import market_create
+
+    start_matcher()  # no markets yet
+    carol = make_user("carol", ETH="1")
+    bob = make_user("bob", USD="20000")
+    market_create(base=assets["ETH"], quote=assets["USD"], tick_size="0.01", lot_size="0.0001")
+    sell = order_place(user=carol, market="ETH-USD", side="sell", price="2000", quantity="0.5")
+    buy = order_place(user=bob, market="ETH-USD", side="buy", price="2000", quantity="0.5")
+    wait(lambda: Order.objects.get(pk=buy.pk).status == "filled", message="the new market to trade")
+    assert Order.objects.get(pk=sell.pk).status == "filled"
+    ledger_clean()
