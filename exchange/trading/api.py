@@ -49,6 +49,16 @@ class OrderOutputSerializer(serializers.Serializer):
         return order.cancel_requested_at is not None
 
 
+_ORDER_OUTPUT = OrderOutputSerializer()
+
+
+def order_data(order) -> dict:
+    """One order as the API shows it, through one shared serializer instance: building an
+    ``OrderOutputSerializer`` per order deep-copies its sixteen fields, which was a third of
+    the CPU of a batch of orders. (Rendering keeps no state on the instance.)"""
+    return _ORDER_OUTPUT.to_representation(order)
+
+
 class OrderQuery(PageQuery):
     status = serializers.ChoiceField(choices=["open", "closed"], required=False)
     market = serializers.CharField(required=False, max_length=33)
@@ -99,7 +109,7 @@ class OrderListApi(APIView):
         result = committer.place(PlaceRequest(user_id=request.user.pk, order_type=fields.pop("type"), **fields))
         if isinstance(result, ExchangeError):
             raise result
-        return Response(OrderOutputSerializer(result).data, status=status.HTTP_201_CREATED)
+        return Response(order_data(result), status=status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[OpenApiParameter("market", str)], operation_id="orders_cancel_all",
                    responses={200: OrderOutputSerializer(many=True), **errors(*PRIVATE_ERRORS)})
@@ -116,12 +126,12 @@ class OrderDetailApi(APIView):
 
     @extend_schema(responses={200: OrderOutputSerializer, **errors(*PRIVATE_ERRORS)}, operation_id="orders_get")
     def get(self, request, order_id: str):
-        return Response(OrderOutputSerializer(selectors.order_get(user=request.user, order_id=order_id)).data)
+        return Response(order_data(selectors.order_get(user=request.user, order_id=order_id)))
 
     @extend_schema(responses={202: OrderOutputSerializer, **errors(*PRIVATE_ERRORS)}, operation_id="orders_cancel")
     def delete(self, request, order_id: str):
         order = services.order_cancel(user=request.user, order_id=order_id)
-        return Response(OrderOutputSerializer(order).data, status=status.HTTP_202_ACCEPTED)
+        return Response(order_data(order), status=status.HTTP_202_ACCEPTED)
 
 
 # ------------------------------------------------------------------ batch orders
@@ -231,7 +241,7 @@ class OrderBatchApi(APIView):
             if result is None:
                 outcome = next(placed)
                 result = (_error_item(outcome) if isinstance(outcome, ExchangeError)
-                          else {"status": 201, "order": OrderOutputSerializer(outcome).data})
+                          else {"status": 201, "order": order_data(outcome)})
             out.append(result)
         return Response({"results": out})
 
@@ -245,7 +255,7 @@ class OrderBatchApi(APIView):
         ids = _batch_items(request, "ids")
         outcomes = services.order_cancel_batch(user=request.user, order_ids=ids)
         return Response({"results": [
-            _error_item(o) if isinstance(o, ExchangeError) else {"status": 202, "order": OrderOutputSerializer(o).data}
+            _error_item(o) if isinstance(o, ExchangeError) else {"status": 202, "order": order_data(o)}
             for o in outcomes
         ]})
 
