@@ -49,10 +49,11 @@ def test_a_group_costs_the_same_statements_whatever_its_size(market, make_user, 
 
 def test_a_refused_order_in_a_group_changes_nothing_and_the_rest_are_placed(market, make_user):
     alice = make_user("alice", USD="700")  # enough for two of the three 300 USD orders
-    results = orders_place_many(_group(alice, 3, "x") + [PlaceRequest(user_id=alice.pk, market="NOPE-USD", side="buy",
-                                                                      price="1", quantity="1")])
+    unknown = PlaceRequest(user_id=alice.pk, market="NOPE-USD", side="buy", price="1", quantity="1")
+    results = orders_place_many([*_group(alice, 3, "x"), unknown])
     assert [type(r).__name__ for r in results] == ["Order", "Order", "ExchangeError", "ExchangeError"]
-    assert results[2].code == "insufficient_funds" and results[3].code == "unknown_market"
+    assert results[2].code == "insufficient_funds"
+    assert results[3].code == "unknown_market"
     assert Order.objects.filter(user=alice).count() == 2
     usd = Balance.objects.get(account__user=alice, asset__symbol="USD")
     assert (usd.available, usd.held) == (Decimal("100"), Decimal("600"))
