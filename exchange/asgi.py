@@ -25,9 +25,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from exchange.infra import daphne_tuning  # noqa: E402
 from exchange.infra.health import LivenessProbe  # noqa: E402
 from exchange.infra.shedding import FrontDoor  # noqa: E402
 from exchange.routing import websocket_urlpatterns  # noqa: E402
+
+daphne_tuning.install()  # Twisted parses no POST body Daphne would throw away
 
 application = ProtocolTypeRouter(
     {
