@@ -49,7 +49,7 @@ def fee_rates_for(*, user_id: int, market: Market, tiers: list[FeeTierRow] | Non
     reaches, where its rates are lower than the market's; otherwise the market's own.
 
     ``tiers`` (highest threshold first) may come already read with the order's other checks
-    (``trading.selectors.order_entry_context``), saving order entry a round trip."""
+    (``trading.entry`` reads them once per group of orders), saving order entry a round trip."""
     if tiers is None:
         tiers = fee_tiers(quote_id=market.quote_id)
     if not tiers:
