@@ -206,13 +206,18 @@ def report(records: list, fills: dict, name: str, rate: float, seconds: float) -
     return row
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_order_arguments(parser: argparse.ArgumentParser) -> None:
+    """The venue and the orders ``an_order`` makes (shared with fanout.py)."""
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("--market", default="BTC-USD")
     parser.add_argument("--mid", default="30000")
     parser.add_argument("--tick", default="0.01")
     parser.add_argument("--quantity", default="0.001")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_order_arguments(parser)
     parser.add_argument("--steps", default="100,250,500,1000,2000")
     parser.add_argument("--step-seconds", type=float, default=10)
     parser.add_argument("--spike-seconds", type=float, default=10)

@@ -28,7 +28,7 @@ import httpx
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from entry import an_order, create_keys, headers, pct  # the same order generator
+from entry import add_order_arguments, an_order, create_keys, headers, pct  # the same order generator
 
 
 async def subscriber(url: str, market: str, stats: dict, stop: float) -> None:
@@ -104,11 +104,7 @@ def order_report(name: str, results: list, seconds: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--url", default="http://127.0.0.1:8000")
-    parser.add_argument("--market", default="BTC-USD")
-    parser.add_argument("--mid", default="30000")
-    parser.add_argument("--tick", default="0.01")
-    parser.add_argument("--quantity", default="0.001")
+    add_order_arguments(parser)
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--procs", type=int, default=2, help="processes holding the subscribers")
     parser.add_argument("--rate", type=float, default=250, help="orders per second")

@@ -13,8 +13,7 @@ from exchange.api.schema import PRIVATE_ERRORS, PageQuery, errors, paginated, pa
 from exchange.api.throttling import AccountRateThrottle, OrderRateThrottle, window_wait
 from exchange.errors import ExchangeError
 from exchange.trading import selectors, services
-from exchange.trading.committer import committer
-from exchange.trading.entry import STP_MODES, PlaceRequest
+from exchange.trading.entry import STP_MODES
 
 
 class NewestFirst(CursorPagination):
@@ -106,7 +105,8 @@ class OrderListApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        result = committer.place(PlaceRequest(user_id=request.user.pk, order_type=fields.pop("type"), **fields))
+        fields["order_type"] = fields.pop("type")
+        result = services.order_place_batch(user=request.user, orders=[fields])[0]
         if isinstance(result, ExchangeError):
             raise result
         return Response(order_data(result), status=status.HTTP_201_CREATED)
@@ -234,8 +234,7 @@ class OrderBatchApi(APIView):
                 results.append(None)
             else:
                 results.append(_error_item(exceptions.ValidationError(data.errors)))
-        placed = iter(committer.place_many([PlaceRequest(user_id=request.user.pk, **fields) for fields in valid])
-                      if valid else [])
+        placed = iter(services.order_place_batch(user=request.user, orders=valid) if valid else [])
         out = []
         for result in results:
             if result is None:

@@ -1,8 +1,8 @@
 """Placing orders in groups: the one way an order becomes durable.
 
 A group is whatever should commit together: one order (``services.order_place``), one batch
-request, or every order that reached a web process within a few milliseconds (the group
-committer in ``exchange/gateway``). Whatever its size, a group costs a fixed number of
+request, or every order that reached a web process while the previous group committed (the
+group committer, ``trading/committer.py``). Whatever its size, a group costs a fixed number of
 statements: one read of every check (frozen accounts, open orders, open client order ids), ids
 for the new orders, the ledger's bulk hold (``ledger.holds.holds_place_many``), one INSERT of
 the orders, one of their place commands, and ONE commit, so N orders cost one WAL flush. Each
@@ -77,9 +77,10 @@ def orders_place_many(requests: list[PlaceRequest]) -> list[Result]:
         # Another process opened an order with one of these client order ids between our check
         # and our insert. Rare: place them one at a time, each answered by the unique index.
         if len(requests) == 1:
-            existing = _open_orders_by_client_id([requests[0]])
-            if existing:
-                return list(existing.values())
+            request = requests[0]
+            _, _, open_by_client_id = _entry_checks([request], {})
+            if (request.user_id, request.client_order_id) in open_by_client_id:
+                return [open_by_client_id[(request.user_id, request.client_order_id)]]
             raise
         return [orders_place_many([request])[0] for request in requests]
     for candidate, ok in zip(candidates, placed, strict=True):
@@ -196,12 +197,6 @@ def _entry_checks(requests: list[PlaceRequest], markets: dict[str, Market]):
     existing_ids = {(user, cid): order_id for kind, user, order_id, cid, _ in rows if kind == "client"}
     by_id = Order.objects.select_related("market").in_bulk(existing_ids.values()) if existing_ids else {}
     return frozen, open_count, {key: by_id[order_id] for key, order_id in existing_ids.items()}
-
-
-def _open_orders_by_client_id(requests: list[PlaceRequest]) -> dict[tuple[int, str], Order]:
-    return {(o.user_id, o.client_order_id): o for r in requests if r.client_order_id
-            for o in Order.objects.select_related("market").filter(
-                user_id=r.user_id, client_order_id=r.client_order_id, status__in=OPEN_STATUSES)}
 
 
 def _write(candidates: list[_Candidate]) -> list[bool]:

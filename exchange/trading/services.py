@@ -15,6 +15,7 @@ from exchange.amounts import parse_decimal
 from exchange.errors import ExchangeError
 from exchange.markets.rules import check_quantity, price_to_ticks
 from exchange.markets.selectors import market_get
+from exchange.trading.committer import committer
 from exchange.trading.entry import PlaceRequest, orders_place_many
 from exchange.trading.models import OPEN_STATUSES, Command, CommandKind, Order
 from exchange.trading.streams import publish_commands
@@ -65,12 +66,13 @@ def order_place_batch(*, user: AbstractBaseUser, orders: list[dict]) -> list[Ord
     """Place several orders (``order_place``'s keyword arguments each); one result per order, in
     order: the order, or the ``ExchangeError`` that refused it (the others are unaffected).
 
-    The batch is one group (``entry.orders_place_many``): one transaction, one commit, nothing
-    published before it. An order repeated by ``client_order_id`` (in the batch or already open)
-    is placed once and returned again.
+    What the API places goes through here, one order or a batch: the orders join this process's
+    group commit (``committer.py``), so they share a transaction and its commit with whatever
+    other requests are placing meanwhile. An order repeated by ``client_order_id`` (in the batch
+    or already open) is placed once and returned again.
     """
     _batch_limit(orders)
-    return orders_place_many([PlaceRequest(user_id=user.pk, **fields) for fields in orders])
+    return committer.place_many([PlaceRequest(user_id=user.pk, **fields) for fields in orders])
 
 
 @transaction.atomic
@@ -85,10 +87,6 @@ def order_cancel_batch(*, user: AbstractBaseUser, order_ids: list[object]) -> li
         except ExchangeError as exc:
             results.append(exc)
     return results
-
-
-def _open_order_with_client_id(user: AbstractBaseUser, client_order_id: str) -> Order | None:
-    return Order.objects.filter(user=user, client_order_id=client_order_id, status__in=OPEN_STATUSES).first()
 
 
 def _locked_own_order(user: AbstractBaseUser, order_id: object) -> Order:
