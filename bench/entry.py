@@ -20,7 +20,8 @@ Orders: about a third cross (IOC buys or sells at a price that takes the other s
 rest a few ticks away from the mid (GTC). Per step it prints offered and accepted orders/s, orders
 filled per second (fill messages on the WebSocket), p50/p99/max from the scheduled POST to its
 response, the same for refusals (429/503), p50/p99 from POST to the crossing order's first fill,
-and the responses by status code. After the steps, a spike of 10x the highest step that was
+and the responses by status code, and the p99 of the generator's own send lag (how late it sent, for want
+of CPU: latency beyond it is the venue's). After the steps, a spike of 10x the highest step that was
 sustained (accepted >= 95% of offered, p99 < 1 s).
 """
 import argparse
@@ -104,13 +105,14 @@ async def run_phase(args, keys: list[tuple[str, str]], phases: list[tuple[str, f
     ready = [asyncio.Event() for _ in keys]
     listeners = [asyncio.create_task(listen_fills(args.url, k, s, fills, r)) for (k, s), r in zip(keys, ready, strict=True)]
     await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready)), 30)
-    records: list[tuple] = []  # (phase, scheduled, latency, status, order ids, crossing flags)
+    records: list[tuple] = []  # (phase, scheduled, latency, status, order ids, crossing flags, send lag)
     counter = random.randint(0, 2)
     connector = aiohttp.TCPConnector(limit=args.connections)
     async with aiohttp.ClientSession(base_url=args.url, connector=connector,
                                      timeout=aiohttp.ClientTimeout(total=30)) as http:
 
         async def send(phase: str, scheduled: float, key: str, secret: str, orders: list[tuple[dict, bool]]) -> None:
+            lag = time.time() - scheduled  # the generator's own delay: CPU it did not get in time
             if args.batch > 1:
                 path, body = "/api/v1/orders/batch", json.dumps({"orders": [o for o, _ in orders]}).encode()
             else:
@@ -127,7 +129,7 @@ async def run_phase(args, keys: list[tuple[str, str]], phases: list[tuple[str, f
                     ids = [None] * len(orders)
             except (TimeoutError, aiohttp.ClientError) as exc:
                 status, ids = type(exc).__name__, [None] * len(orders)
-            records.append((phase, scheduled, time.time() - scheduled, status, ids, [c for _, c in orders]))
+            records.append((phase, scheduled, time.time() - scheduled, status, ids, [c for _, c in orders], lag))
 
         tasks = []
         for phase, rate, seconds in phases:
@@ -186,7 +188,7 @@ def pct(values: list[float], q: float) -> float:
 def report(records: list, fills: dict, name: str, rate: float, seconds: float) -> dict:
     mine = [r for r in records if r[0] == name]
     statuses: Counter = Counter()
-    for _, _, _, status, ids, _ in mine:
+    for _, _, _, status, ids, _, _ in mine:
         if status == 200:  # a batch: count each order by its own result
             statuses.update(201 if i is not None else "item_error" for i in ids)
         else:
@@ -200,7 +202,7 @@ def report(records: list, fills: dict, name: str, rate: float, seconds: float) -
            "p50 ms": round(pct(latencies, .5), 1), "p99 ms": round(pct(latencies, .99), 1),
            "max ms": round(pct(latencies, 1), 1), "refused p99 ms": round(pct(refused, .99), 1),
            "fill p50 ms": round(pct(to_fill, .5), 1), "fill p99 ms": round(pct(to_fill, .99), 1),
-           "statuses": dict(statuses)}
+           "send lag p99 ms": round(pct([r[6] for r in mine], .99), 1), "statuses": dict(statuses)}
     print(json.dumps(row), flush=True)
     row["sustained"] = accepted >= 0.95 * rate * seconds and pct(latencies, .99) < 1000
     return row

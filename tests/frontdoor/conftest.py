@@ -1,8 +1,11 @@
 """Signed API requests for the front-door tests: through Django's test client, or over real HTTP
 to a Daphne started by ``start_web``."""
+import asyncio
 import json
 import time
 
+import httpx
+import psycopg
 import pytest
 
 from exchange.api.signing import signature
@@ -71,3 +74,46 @@ class HttpSigner:
 def trader_key(market, make_user, api_key_for):
     """A trader with plenty of USD and a read+trade key, as an ``HttpSigner``."""
     return HttpSigner(*api_key_for(make_user("bot", USD="10000000")))
+
+
+def lock_balance(username: str, asset: str) -> psycopg.Connection:
+    """Hold a trader's balance row from another session, so that the order admitted next waits
+    on it in the committer (and keeps its place in the door) until ``rollback()``."""
+    from django.db import connection
+
+    from exchange.ledger.models import Balance
+
+    s = connection.settings_dict
+    locker = psycopg.connect(dbname=s["NAME"], user=s["USER"], host=s["HOST"] or "127.0.0.1", port=str(s["PORT"] or 5432))
+    balance = Balance.objects.get(account__user__username=username, asset__symbol=asset)
+    locker.execute("SELECT 1 FROM ledger_balance WHERE id = %s FOR UPDATE", [balance.pk])
+    return locker
+
+
+def refusals_while_one_order_waits(url: str, signer: HttpSigner, locker: psycopg.Connection, count: int):
+    """One order admitted and blocked on ``locker``'s row; then ``count`` orders one after
+    another on a second connection, each timed; then a depth request; then the lock goes.
+    Returns (the blocked order's response, [(response, seconds)], the depth response)."""
+
+    async def run():
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            await client.get("/api/v1/markets/BTC-USD/depth")  # loads the URLconf, opens the connection
+            path, body = signer.order()
+            blocked = asyncio.ensure_future(client.post(path, content=body, headers=signer.headers("POST", path, body)))
+            await asyncio.sleep(1.0)  # it is in flight, waiting for the lock
+            refusals = []
+            async with httpx.AsyncClient(base_url=url, timeout=30) as other:
+                await other.get("/api/v1/markets/BTC-USD/depth")
+                for _ in range(count):
+                    path, body = signer.order()
+                    started = time.monotonic()
+                    response = await other.post(path, content=body, headers=signer.headers("POST", path, body))
+                    refusals.append((response, time.monotonic() - started))
+                depth = await other.get("/api/v1/markets/BTC-USD/depth")
+            await asyncio.get_running_loop().run_in_executor(None, locker.rollback)
+            return await blocked, refusals, depth
+
+    try:
+        return asyncio.run(run())
+    finally:
+        locker.close()

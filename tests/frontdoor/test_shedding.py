@@ -9,6 +9,7 @@ import pytest
 
 from exchange.infra.shedding import Budget
 from exchange.trading.models import Order
+from tests.frontdoor.conftest import lock_balance, refusals_while_one_order_waits
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,39 +54,8 @@ def test_order_entry_sheds_with_503_while_market_data_is_served(start_web, trade
 def test_a_refusal_is_answered_at_once_and_the_admitted_order_completes(start_web, trader_key, wait):
     """The one order-entry place is taken by an order blocked on its balance row (locked here);
     every further order is refused within 50 ms; once the lock goes, the blocked order completes."""
-    import psycopg
-    from django.db import connection
-
-    from exchange.ledger.models import Balance
-
     web = start_web(EXCHANGE_MAX_INFLIGHT_ORDERS="1", EXCHANGE_SHED_QUEUE_MS="5")
-    s = connection.settings_dict
-    locker = psycopg.connect(dbname=s["NAME"], user=s["USER"], host=s["HOST"] or "127.0.0.1", port=str(s["PORT"] or 5432))
-    balance = Balance.objects.get(account__user__username="bot", asset__symbol="USD")
-    locker.execute("SELECT 1 FROM ledger_balance WHERE id = %s FOR UPDATE", [balance.pk])
-
-    async def run():
-        async with httpx.AsyncClient(base_url=web.url, timeout=30) as client:
-            await client.get("/api/v1/markets/BTC-USD/depth")  # loads the URLconf, opens the connection
-            path, body = trader_key.order()
-            blocked = asyncio.ensure_future(client.post(path, content=body, headers=trader_key.headers("POST", path, body)))
-            await asyncio.sleep(1.0)  # it is in flight, waiting for the lock
-            refusals = []
-            async with httpx.AsyncClient(base_url=web.url, timeout=30) as other:
-                await other.get("/api/v1/markets/BTC-USD/depth")
-                for _ in range(10):
-                    path, body = trader_key.order()
-                    started = time.monotonic()
-                    response = await other.post(path, content=body, headers=trader_key.headers("POST", path, body))
-                    refusals.append((response, time.monotonic() - started))
-                depth = await other.get("/api/v1/markets/BTC-USD/depth")
-            await asyncio.get_running_loop().run_in_executor(None, locker.rollback)
-            return await blocked, refusals, depth
-
-    try:
-        accepted, refusals, depth = asyncio.run(run())
-    finally:
-        locker.close()
+    accepted, refusals, depth = refusals_while_one_order_waits(web.url, trader_key, lock_balance("bot", "USD"), 10)
     assert [r.status_code for r, _ in refusals] == [503] * 10
     assert refusals[0][0].json() == {"error": {"code": "overloaded", "message": "order entry is busy: retry shortly"}}
     assert statistics.median(seconds for _, seconds in refusals) < 0.05, refusals

@@ -199,7 +199,7 @@ def test_fault_drill_under_load(market, make_user, tmp_path, wait, ledger_clean,
 
     try:
         wait_until(lambda: _healthy(base), timeout=90, message="the venue to start")
-        sizes = {"web": 2, "matcher": 1, "surveillance": 1, "worker": 1, "beat": 1}
+        sizes = {"gateway": 1, "web": 2, "matcher": 1, "surveillance": 1, "worker": 1, "beat": 1}
         wait_until(lambda: all_back(sizes), timeout=30, message="every process to run")
         load.start()
         watcher.start()

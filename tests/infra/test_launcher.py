@@ -1,5 +1,5 @@
-"""`make run`'s body (scripts/run.sh) on a fresh clone, in production shape: several Daphnes on one
-port, every process supervised; a process killed with SIGKILL comes back by itself, and Ctrl-C
+"""`make run`'s body (scripts/run.sh) on a fresh clone, in production shape: the gateway (HAProxy)
+on the port in front of several Daphnes, every process supervised; a process killed with SIGKILL comes back by itself, and Ctrl-C
 stops everything."""
 import os
 import signal
@@ -24,7 +24,7 @@ def _free_port() -> int:
 
 def _venue(clone: Path) -> dict[str, list[int]]:
     """Live processes started from ``clone``, by role."""
-    roles = {"web": "daphne", "matcher": "run_matcher", "surveillance": "run_surveillance",
+    roles = {"gateway": "haproxy -db", "web": "daphne", "matcher": "run_matcher", "surveillance": "run_surveillance",
              "worker": " worker", "beat": " beat"}
     found: dict[str, list[int]] = {role: [] for role in roles}
     for process in psutil.process_iter(["pid", "cmdline", "cwd", "status"]):
