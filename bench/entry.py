@@ -22,7 +22,10 @@ filled per second (fill messages on the WebSocket), p50/p99/max from the schedul
 response, the same for refusals (429/503), p50/p99 from POST to the crossing order's first fill,
 and the responses by status code, and the p99 of the generator's own send lag (how late it sent, for want
 of CPU: latency beyond it is the venue's). After the steps, a spike of 10x the highest step that was
-sustained (accepted >= 95% of offered, p99 < 1 s).
+sustained (accepted >= 95% of offered, p99 < 1 s). Throughout the steps and the spike another
+process reads ``GET /api/v1/markets/{market}/depth`` open loop (``--depth-rate``, 20/s) and holds one
+market socket; after each it prints depth p50/p99, book messages, gaps in their sequence and trade
+delivery p99: whether market data stays served while order entry sheds.
 """
 import argparse
 import asyncio
@@ -33,7 +36,9 @@ import random
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -79,8 +84,10 @@ def an_order(args, counter: int) -> tuple[dict, bool]:
     else:
         away = random.randint(1, 20) * tick
         price = mid - away if side == "buy" else mid + away
+    # A client order id, as bots send: two orders alike in the same millisecond would otherwise be
+    # the same signed request, and the replay guard would refuse the second (401).
     order = {"market": args.market, "side": side, "price": str(price), "quantity": args.quantity,
-             "time_in_force": "ioc" if crossing else "gtc"}
+             "time_in_force": "ioc" if crossing else "gtc", "client_order_id": uuid.uuid4().hex}
     return order, crossing
 
 
@@ -97,6 +104,70 @@ async def listen_fills(url: str, key: str, secret: str, fills: dict[int, float],
                 ready.set()
             elif message.get("type") == "fill":
                 fills.setdefault(int(message["fill"]["order_id"]), time.time())
+
+
+async def market_subscriber(url: str, market: str, stats: dict, stop: float) -> None:
+    """One socket on ``/ws/markets/{market}/`` until ``stop``: book messages, gaps (a book message
+    whose ``prev_sequence`` is not the previous one's ``sequence``), and each trade message's
+    delay from the trade's time (the matcher's batch, just before its commit)."""
+    ws_url = url.replace("http", "ws", 1) + f"/ws/markets/{market}/"
+    try:
+        async with websockets.connect(ws_url, origin=url, max_size=None, open_timeout=60) as ws:
+            stats["connected"] += 1
+            last = None
+            while time.time() < stop:
+                try:
+                    raw = await asyncio.wait_for(ws.recv(), timeout=max(0.1, stop - time.time()))
+                except TimeoutError:
+                    break
+                now = time.time()
+                message = json.loads(raw)
+                kind = message.get("type")
+                if kind == "snapshot":
+                    last = message["sequence"]
+                elif kind == "book":
+                    stats["book"] += 1
+                    if last is not None and message["prev_sequence"] != last:
+                        stats["gaps"] += 1
+                    last = message["sequence"]
+                elif kind == "trade":
+                    sent = datetime.fromisoformat(str(message["ts"]).replace("Z", "+00:00")).timestamp()
+                    stats["delays"].append(now - sent)
+    except (OSError, websockets.WebSocketException):
+        stats["refused"] += 1
+
+
+async def observe_market(args, stop: float) -> dict:
+    """While orders are sent: ``GET .../depth`` open loop at ``--depth-rate`` per second (latency
+    from each request's scheduled time) and one market socket checking that its sequence stays
+    contiguous: what the rest of the venue sees while order entry is loaded or shedding."""
+    stats: dict = {"connected": 0, "refused": 0, "book": 0, "gaps": 0, "delays": [], "depth": []}
+    path = f"/api/v1/markets/{args.market}/depth"
+    async with aiohttp.ClientSession(base_url=args.url, timeout=aiohttp.ClientTimeout(total=30)) as http:
+
+        async def one(due: float) -> None:
+            try:
+                async with http.get(path) as response:
+                    await response.read()
+                    status = response.status
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                status = type(exc).__name__
+            stats["depth"].append((status, time.time() - due))
+
+        async def poll() -> None:
+            tasks, start = [], time.time() + 0.5
+            for n in range(int((stop - start) * args.depth_rate)):
+                due = start + n / args.depth_rate
+                await asyncio.sleep(max(0.0, due - time.time()))
+                tasks.append(asyncio.create_task(one(due)))
+            await asyncio.gather(*tasks)
+
+        await asyncio.gather(market_subscriber(args.url, args.market, stats, stop), poll())
+    return stats
+
+
+def observer_main(args, stop: float, out) -> None:
+    out.put(asyncio.run(observe_market(args, stop)))
 
 
 async def run_phase(args, keys: list[tuple[str, str]], phases: list[tuple[str, float, float]], out) -> None:
@@ -161,21 +232,35 @@ def process_main(args, keys, phases, out) -> None:
     asyncio.run(run_phase(args, keys, phases, out))
 
 
-def run(args, keys, phases) -> tuple[list, dict]:
+def run(args, keys, phases) -> tuple[list, dict, dict]:
     out: multiprocessing.Queue = multiprocessing.Queue()
+    observed: multiprocessing.Queue = multiprocessing.Queue()
     share = [(name, rate / args.procs, seconds) for name, rate, seconds in phases]
     procs = [multiprocessing.Process(target=process_main, args=(args, keys[i::args.procs], share, out))
              for i in range(args.procs)]
-    for p in procs:
+    # Watch the market from the moment the senders are connected (a few seconds) to the end.
+    stop = time.time() + 3 + sum(seconds for _, _, seconds in phases)
+    observer = multiprocessing.Process(target=observer_main, args=(args, stop, observed))
+    for p in [*procs, observer]:
         p.start()
     records, fills = [], {}
     for _ in procs:
         r, f = out.get()
         records += r
         fills.update(f)
-    for p in procs:
+    market = observed.get()
+    for p in [*procs, observer]:
         p.join()
-    return records, fills
+    return records, fills, market
+
+
+def market_report(market: dict, names: str) -> None:
+    depth_ok = [seconds for status, seconds in market["depth"] if status == 200]
+    statuses = Counter(status for status, _ in market["depth"])
+    print(json.dumps({"market data during": names, "depth p50 ms": round(pct(depth_ok, .5), 1),
+                      "depth p99 ms": round(pct(depth_ok, .99), 1), "depth statuses": dict(statuses),
+                      "socket connected": market["connected"], "book messages": market["book"], "gaps": market["gaps"],
+                      "trade delivery p99 ms": round(pct(market["delays"], .99), 1)}), flush=True)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -227,16 +312,19 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=8)
     parser.add_argument("--connections", type=int, default=128, help="keep-alive connections per process")
     parser.add_argument("--batch", type=int, default=1, help="orders per request (POST /api/v1/orders/batch)")
+    parser.add_argument("--depth-rate", type=float, default=20, help="GET .../depth per second while orders are sent")
     args = parser.parse_args()
     keys = create_keys(args.users, run=str(int(time.time())))
     steps = [(f"step {rate}", float(rate), args.step_seconds) for rate in args.steps.split(",")]
-    records, fills = run(args, keys, steps)
+    records, fills, market = run(args, keys, steps)
     rows = [report(records, fills, name, rate, seconds) for name, rate, seconds in steps]
+    market_report(market, "the steps")
     sustained = max((r["offered/s"] for r in rows if r["sustained"]), default=rows[0]["offered/s"])
     if args.spike_seconds > 0:
         spike = ("spike 10x", sustained * 10, args.spike_seconds)
-        records, fills = run(args, keys, [spike])
+        records, fills, market = run(args, keys, [spike])
         report(records, fills, *spike)
+        market_report(market, "the spike")
     for command in ("verify_ledger", "verify_journal"):
         output = manage(command).strip().splitlines()
         print(command, "->", output[-1] if output else "(no output)", flush=True)

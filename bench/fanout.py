@@ -21,49 +21,19 @@ import json
 import multiprocessing
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 import httpx
-import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from entry import add_order_arguments, an_order, create_keys, headers, pct  # the same order generator
-
-
-async def subscriber(url: str, market: str, stats: dict, stop: float) -> None:
-    ws_url = url.replace("http", "ws", 1) + f"/ws/markets/{market}/"
-    try:
-        async with websockets.connect(ws_url, origin=url, max_size=None, open_timeout=60) as ws:
-            stats["connected"] += 1
-            last = None
-            while time.time() < stop:
-                try:
-                    raw = await asyncio.wait_for(ws.recv(), timeout=max(0.1, stop - time.time()))
-                except TimeoutError:
-                    break
-                now = time.time()
-                message = json.loads(raw)
-                kind = message.get("type")
-                if kind == "snapshot":
-                    last = message["sequence"]
-                elif kind == "book":
-                    stats["book"] += 1
-                    if last is not None and message["prev_sequence"] != last:
-                        stats["gaps"] += 1
-                    last = message["sequence"]
-                elif kind == "trade":
-                    sent = datetime.fromisoformat(str(message["ts"]).replace("Z", "+00:00")).timestamp()
-                    stats["delays"].append(now - sent)
-    except (OSError, websockets.WebSocketException):
-        stats["refused"] += 1
+from entry import add_order_arguments, an_order, create_keys, headers, market_subscriber, pct  # the same generator
 
 
 def subscriber_process(url: str, market: str, count: int, stop: float, out) -> None:
     stats = {"connected": 0, "refused": 0, "book": 0, "gaps": 0, "delays": []}
 
     async def main() -> None:
-        await asyncio.gather(*(subscriber(url, market, stats, stop) for _ in range(count)))
+        await asyncio.gather(*(market_subscriber(url, market, stats, stop) for _ in range(count)))
 
     asyncio.run(main())
     out.put(stats)
