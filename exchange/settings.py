@@ -142,7 +142,13 @@ CHANNEL_LAYERS = {
         "BACKEND": "exchange.marketdata.layer.ResilientRedisChannelLayer",
         # redis-py 8 reads with a 5 s timeout by default, the same as channels_redis's blocking
         # receive: an idle WebSocket would then die with TimeoutError. Give reads more room.
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
+        # capacity: channels_redis keeps every socket of a web process in ONE Redis key and skips a
+        # group_send to that key once it holds `capacity` messages (and drops the oldest from a
+        # socket's local buffer past it). Its default, 100, is one book update for 100 sockets of a
+        # process: with a few hundred market subscribers per process, updates were dropped and
+        # clients saw gaps. Messages still expire after 60 s if a process stops reading.
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                   "capacity": env.int("EXCHANGE_CHANNEL_CAPACITY", default=10_000)},
     },
 }
 
