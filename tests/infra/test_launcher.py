@@ -1,6 +1,7 @@
 """`make run`'s body (scripts/run.sh) on a fresh clone, in production shape: the gateway (HAProxy)
 on the port in front of several Daphnes, every process supervised; a process killed with SIGKILL comes back by itself, and Ctrl-C
 stops everything."""
+import io
 import os
 import signal
 import socket
@@ -73,3 +74,44 @@ def test_fresh_clone_runs_in_production_shape_and_restarts_what_dies(redis_url, 
     finally:
         stop_venue(launcher)
     wait_until(lambda: not any(_venue(clone).values()), timeout=20, message="every process to stop")
+
+
+def _launcher():
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("launch", ROOT / "scripts" / "launch.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("gateway", ["haproxy", "none"])
+def test_the_launcher_configuration_in_both_shapes(gateway):
+    """With the gateway: HAProxy on the public socket, one watcher and loopback socket per Daphne,
+    the gateway trusted for X-Forwarded-For; without: the Daphnes share the public socket. Either
+    way environment names reach the processes with their case (configparser lowers them)."""
+    launch = _launcher()
+    env = {"PATH": os.environ.get("PATH", "") + ":/usr/sbin", "PORT": "8123", "WEB_CONCURRENCY": "3",
+           "EXCHANGE_GATEWAY": gateway, "TRUSTED_PROXIES": "10.0.0.0/8"}
+    config, haproxy = launch.circus_config(env, ports=[9001, 9002, 9003])
+    watchers = {s.split(":", 1)[1] for s in config.sections() if s.startswith("watcher:")}
+    assert config["socket:" + ("public" if gateway == "haproxy" else "web")]["port"] == "8123"
+    if gateway == "haproxy":
+        assert {"gateway", "web_1", "web_2", "web_3"} <= watchers
+        assert config["socket:web_2"]["port"] == "9002"
+        assert config["env:web_1"]["TRUSTED_PROXIES"] == "10.0.0.0/8,127.0.0.1"
+        assert "TRUSTED_PROXIES = 10.0.0.0/8,127.0.0.1" in _written(config)
+        assert "server web_3 127.0.0.1:9003" in haproxy
+    else:
+        assert "gateway" not in watchers
+        assert config["watcher:web"]["numprocesses"] == "3"
+        assert haproxy is None
+    assert "EXCHANGE_PROCESS = matcher" in _written(config)
+
+
+def _written(config) -> str:
+    text = io.StringIO()
+    config.write(text)
+    return text.getvalue()
