@@ -80,7 +80,7 @@ def workers(*, demo: bool) -> dict[str, dict[str, object]]:
     return table
 
 
-def _gateway_limits() -> GatewayLimits:
+def _gateway_limits(web_concurrency: int) -> GatewayLimits:
     """The gateway's budgets are the web processes' own (exchange/settings.py), so HAProxy
     queues requests rather than sending a Daphne more than it admits."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange.settings")
@@ -88,7 +88,7 @@ def _gateway_limits() -> GatewayLimits:
 
     return GatewayLimits(orders_per_process=settings.EXCHANGE_MAX_INFLIGHT_ORDERS,
                          requests_per_process=settings.EXCHANGE_MAX_INFLIGHT_REQUESTS,
-                         orders_queue=settings.EXCHANGE_MAX_INFLIGHT_ORDERS * settings.WEB_CONCURRENCY,
+                         orders_queue=settings.EXCHANGE_MAX_INFLIGHT_ORDERS * web_concurrency,
                          queue_ms=settings.EXCHANGE_SHED_QUEUE_MS, retry_after=settings.EXCHANGE_SHED_RETRY_AFTER)
 
 
@@ -113,7 +113,7 @@ def web_tier(env: dict[str, str], *, web_concurrency: int, gateway: bool,
                           "sockets": True, "env": {"TRUSTED_PROXIES": trusted}}
     config = haproxy_config(bind='"fd@${GATEWAY_FD}"', servers=[(f"web_{n}", f"127.0.0.1:{p}")
                                                                for n, p in enumerate(ports, start=1)],
-                            limits=_gateway_limits())
+                            limits=_gateway_limits(web_concurrency))
     haproxy = shutil.which("haproxy", path=env.get("PATH")) or "haproxy"
     # HAProxy reads the descriptor of the socket circus bound from its environment (the shell
     # only sets it, then becomes HAProxy).

@@ -29,9 +29,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-ORDER_ENTRY_PREFIX = "/api/v1/orders"  # the same split as exchange.infra.shedding
-ORDERS_BUSY = "order entry is busy: retry shortly"  # the same words as exchange.infra.shedding
+# What counts as order entry, and the words of a refusal: the same at the gateway and in the
+# in-process front door (exchange.infra.shedding imports them from here).
+ORDER_ENTRY_PREFIX = "/api/v1/orders"
+WRITE_METHODS = ("DELETE", "PATCH", "POST", "PUT")
+ORDERS_BUSY = "order entry is busy: retry shortly"
 SERVER_BUSY = "this server is busy: retry shortly"
+
+
+def busy_page(message: str) -> str:
+    """The short page a refused browser request gets (JSON under /api/)."""
+    return f"<!doctype html><title>Busy</title><h1>Busy</h1><p>{message}</p>"
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,7 @@ def _json_error(code: str, message: str) -> str:
 
 
 def _html_error(message: str) -> str:
-    return f"'<!doctype html><title>Busy</title><h1>Busy</h1><p>{message}</p>'"
+    return f"'{busy_page(message)}'"
 
 
 def _errors(*, api: bool, busy_message: str, retry_after: int) -> list[str]:
@@ -110,7 +118,7 @@ def haproxy_config(*, bind: str, servers: list[tuple[str, str]], limits: Gateway
         "    option forwardfor",
         "    acl websocket hdr(upgrade) -i websocket",
         f"    acl order_entry path_beg {ORDER_ENTRY_PREFIX}",
-        "    acl writes method POST PUT PATCH DELETE",
+        f"    acl writes method {' '.join(WRITE_METHODS)}",
         "    acl api path_beg /api/",
         # A queue already this long will not drain within queue_ms: refuse now, not later.
         f"    http-request return status 503 content-type application/json string {refuse} "

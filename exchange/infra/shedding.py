@@ -35,10 +35,10 @@ from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from exchange.infra.gateway import ORDER_ENTRY_PREFIX, ORDERS_BUSY, SERVER_BUSY, WRITE_METHODS, busy_page
+
 log = logging.getLogger("exchange.frontdoor")
 
-ORDER_ENTRY_PREFIX = "/api/v1/orders"
-WRITE_METHODS = frozenset({"POST", "DELETE", "PUT", "PATCH"})
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict]]
@@ -99,8 +99,7 @@ def is_order_entry(scope: Scope) -> bool:
 def _error_body(path: str, code: str, message: str) -> tuple[bytes, bytes]:
     if path.startswith("/api/"):
         return json.dumps({"error": {"code": code, "message": message}}).encode(), b"application/json"
-    page = f"<!doctype html><title>Busy</title><h1>Busy</h1><p>{message}</p>"
-    return page.encode(), b"text/html; charset=utf-8"
+    return busy_page(message).encode(), b"text/html; charset=utf-8"
 
 
 class FrontDoor:
@@ -135,8 +134,8 @@ class FrontDoor:
             budget.leave()
 
     async def _refuse(self, scope: Scope, send: Send, budget: Budget) -> None:
-        what = "order entry" if budget is self.orders else "this server"
-        body, content_type = _error_body(scope.get("path", ""), "overloaded", f"{what} is busy: retry shortly")
+        message = ORDERS_BUSY if budget is self.orders else SERVER_BUSY
+        body, content_type = _error_body(scope.get("path", ""), "overloaded", message)
         await send({"type": "http.response.start", "status": 503, "headers": [
             (b"content-type", content_type), (b"retry-after", self.retry_after),
             (b"content-length", str(len(body)).encode()), (b"cache-control", b"no-store"),
@@ -208,7 +207,7 @@ class DatabaseUnavailableMiddleware:
         code = getattr(request, "exchange_database_failure", None)
         if code is None or response.status_code != 500:
             return response
-        message = ("the server is busy: retry shortly" if code == "overloaded"
+        message = (SERVER_BUSY if code == "overloaded"
                    else "the database is briefly unavailable: retry shortly")
         if request.path.startswith("/api/"):
             replaced: HttpResponse = JsonResponse({"error": {"code": code, "message": message}}, status=503)
