@@ -22,6 +22,7 @@ from django.db import IntegrityError, connection, transaction
 
 from exchange.accounts.models import Profile, UserStatus
 from exchange.errors import ExchangeError
+from exchange.infra.bulk import unnest_insert
 from exchange.ledger.holds import HoldRequest, holds_place_many
 from exchange.markets.models import Market
 from exchange.markets.rules import validate_order
@@ -213,13 +214,20 @@ def _write(candidates: list[_Candidate]) -> list[bool]:
         for c in candidates])
     accepted = [c for c, ok in zip(candidates, placed, strict=True) if ok]
     if accepted:
-        Order.objects.bulk_create([c.order for c in accepted])
-        commands = Command.objects.bulk_create([
-            Command(market=c.order.market, kind=CommandKind.PLACE, order=c.order,
-                    payload={"maker_fee": str(c.maker_fee), "taker_fee": str(c.taker_fee)})
-            for c in accepted])
+        orders = [c.order for c in accepted]
+        commands = [Command(market=c.order.market, kind=CommandKind.PLACE, order=c.order,
+                            payload={"maker_fee": str(c.maker_fee), "taker_fee": str(c.taker_fee)})
+                    for c in accepted]
+        # One statement for both tables: the orders as a CTE, then their place commands.
+        orders_sql, orders_params = unnest_insert(Order, orders, with_pk=True)
+        commands_sql, commands_params = unnest_insert(Command, commands)
+        with connection.cursor() as cursor:
+            cursor.execute(f"WITH placed AS ({orders_sql}) {commands_sql} RETURNING id, order_id",
+                           orders_params + commands_params)
+            command_of = {order_id: command_id for command_id, order_id in cursor.fetchall()}
         by_market: dict[str, list[int]] = defaultdict(list)
-        for command in commands:
-            by_market[command.market.symbol].append(command.pk)
-        transaction.on_commit(lambda: [publish_commands(symbol, ids) for symbol, ids in by_market.items()])
+        for order in orders:
+            order._state.adding = False  # saved, as bulk_create would leave it
+            by_market[order.market.symbol].append(command_of[order.pk])
+        transaction.on_commit(lambda: [publish_commands(symbol, sorted(ids)) for symbol, ids in by_market.items()])
     return placed
