@@ -124,6 +124,11 @@ def _check_price_band(market: Market, price: Decimal) -> None:
         )
 
 
+def check_price_band(market: Market, price: Decimal) -> None:
+    """Refuse a price outside the market's band around its last price (an amended price too)."""
+    _check_price_band(market, price)
+
+
 def check_quantity(market: Market, quantity: Decimal) -> int:
     """Check a base quantity against lot, min and max; return it in lots."""
     lots = quantity_to_lots(market, quantity)

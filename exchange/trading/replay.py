@@ -31,17 +31,24 @@ class ReplayReport:
 def _as_placed(order: dict) -> dict:
     """The order row as it was when placed: the matcher has changed it since."""
     placed = dict(order)
-    placed.update(status="pending", open_quantity=order["quantity"], filled_quantity=0, filled_notional=0,
+    terms = placed.pop("placed_terms", None)  # an amended order's own terms (``services.order_amend``)
+    if isinstance(terms, str | bytes):
+        terms = orjson.loads(terms)
+    if terms:
+        placed.update(price=Decimal(terms["price"]), quantity=Decimal(terms["quantity"]))
+    placed.update(status="pending", open_quantity=placed["quantity"], filled_quantity=0, filled_notional=0,
                   fees_paid=0, priority=None, is_waiting_stop=False, hold_remaining=order["hold_amount"])
     if order["order_type"] in ("limit", "stop_limit"):
-        placed["engine_price"] = order["price"]
+        placed["engine_price"] = placed["price"]
     return placed
 
 
 def applied_commands(market_id: int) -> list[CommandRow]:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT c.id, c.kind, c.payload, c.created_at, c.market_id, {ORDER_COLUMNS}, o.hold_amount
+            f"""SELECT c.id, c.kind, c.payload, c.created_at, c.market_id, {ORDER_COLUMNS},
+                       (SELECT a.payload->'placed' FROM trading_command a WHERE a.order_id = o.id AND a.kind = 'amend'
+                        ORDER BY a.id LIMIT 1) AS placed_terms
                 FROM trading_command c
                 LEFT JOIN trading_order o ON o.id = c.order_id
                 LEFT JOIN ledger_ledgeraccount la ON la.user_id = o.user_id
@@ -127,7 +134,7 @@ def _compare_orders(replayed: dict[int, OrderState], market: Market, problems: l
     from exchange.trading.models import Order
 
     for order in Order.objects.filter(market=market).exclude(status="pending").only(
-        "id", "status", "filled_quantity", "open_quantity", "hold_remaining"
+        "id", "status", "filled_quantity", "open_quantity", "hold_remaining", "engine_price"
     ):
         state = replayed.get(order.pk)
         if state is None:
@@ -137,4 +144,11 @@ def _compare_orders(replayed: dict[int, OrderState], market: Market, problems: l
             problems.append(
                 f"order {order.pk}: stored {order.status} filled {order.filled_quantity}, "
                 f"replay {state.status} filled {state.filled_quantity}"
+            )
+        elif order.status == "open" and (state.open_quantity, state.engine_price) != (order.open_quantity,
+                                                                                      order.engine_price):
+            # What an amend changes: the replayed order must rest with the same terms.
+            problems.append(
+                f"order {order.pk}: stored open {order.open_quantity} at {order.engine_price}, "
+                f"replay open {state.open_quantity} at {state.engine_price}"
             )

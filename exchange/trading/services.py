@@ -5,15 +5,19 @@ cancel request), its ledger hold and its ``Command`` row, and only after the com
 command id to the market's stream. An order is therefore acknowledged only once it is durable,
 and a crash between the commit and the XADD is repaired by the matcher's relay.
 """
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from exchange.accounts.models import UserStatus
 from exchange.amounts import parse_decimal
 from exchange.errors import ExchangeError
-from exchange.markets.rules import check_quantity, price_to_ticks
+from exchange.ledger.services import account_for_user, hold_place, lock_balances
+from exchange.markets.rules import check_price_band, check_quantity, price_to_ticks
 from exchange.markets.selectors import market_get
 from exchange.trading.committer import committer
 from exchange.trading.entry import PlaceRequest, orders_place_many
@@ -133,42 +137,95 @@ def order_cancel_all(*, user: AbstractBaseUser, market: str | None = None) -> li
 
 @transaction.atomic
 def order_amend(*, user: AbstractBaseUser, order_id: object, quantity: object = None, price: object = None) -> Order:
-    """Ask to change an open limit order's open quantity and/or price.
+    """Ask to change an open limit (or stop-limit) order's price and/or quantity.
 
-    A lower quantity at the same price keeps priority; anything else goes to the back. An amend
-    may not need more funds than the order holds; what it no longer needs is released by the
-    matcher once the amend is applied.
+    ``quantity`` is the order's new total quantity, what it has filled included (as on other
+    venues): its open quantity becomes ``quantity - filled``. Keeping the price and not raising
+    the quantity keeps time priority; anything else sends the order to the back of the queue.
+
+    Whatever more the amended order needs held is held now, in this transaction with the
+    ``amend`` command, so an amend the caller cannot pay for is refused (``insufficient_funds``)
+    before anything changes. What it needs less is released by the matcher when it applies the
+    amend: until then the order may still fill at its old terms. The command carries the added
+    amount, so the matcher gives it back if the amend cannot be applied (the order filled or was
+    cancelled meanwhile, or a fill left it short). The returned order carries ``priority_kept``,
+    the matcher's rule applied to the order as this transaction sees it.
     """
-    order = _locked_own_order(user, order_id)
-    if not order.is_open:
-        raise ExchangeError("order_not_open", f"order {order.pk} is {order.status}", status=409)
-    if order.order_type not in ("limit", "stop_limit") or order.quantity is None:
-        raise ExchangeError("invalid_amend", "only limit and stop-limit orders can be amended")
-    if quantity is None and price is None:
+    new_quantity = None if quantity is None else parse_decimal(quantity, field="quantity")
+    new_price = None if price is None else parse_decimal(price, field="price")
+    if new_quantity is None and new_price is None:
         raise ExchangeError("invalid_amend", "give a new quantity, a new price, or both")
+    # Lock order as in the matcher's batches, balance row first, then the order row: the other
+    # way round the two could deadlock.
+    order = _own_order(user, order_id)
+    account = account_for_user(user)
+    lock_balances({(account.pk, order.hold_asset_id)})
+    order = _locked_own_order(user, order.pk)
+    _check_amendable(order)
     market = order.market
-    new_quantity = order.open_quantity if quantity is None else parse_decimal(quantity, field="quantity")
-    new_price = order.price if price is None else parse_decimal(price, field="price")
-    if new_quantity <= 0:
-        raise ExchangeError("invalid_quantity", "quantity must be positive")
-    if new_price <= 0:
-        raise ExchangeError("invalid_price", "price must be positive")
-    check_quantity(market, new_quantity)
-    price_to_ticks(market, new_price)
-    if new_price * new_quantity < market.min_notional:
-        raise ExchangeError("min_notional", "the amended order is below the minimum notional")
-    needed = new_price * new_quantity if order.side == "buy" else new_quantity
-    if needed > order.hold_remaining:
-        # Holding more here could race with the matcher finishing the order; an amend that
-        # needs more funds is a new order: cancel and place.
-        raise ExchangeError("amend_needs_more_funds", "this amend needs more funds held: cancel and place a new order")
-    command = Command.objects.create(
-        market=market, kind=CommandKind.AMEND, order=order,
-        payload={"quantity": str(new_quantity), "price": str(new_price)},
-    )
+    target_price = order.price if new_price is None else new_price
+    target_quantity = order.quantity if new_quantity is None else new_quantity
+    if new_price is not None:
+        if new_price <= 0:
+            raise ExchangeError("invalid_price", "price must be positive")
+        price_to_ticks(market, new_price)
+        check_price_band(market, new_price)
+    if new_quantity is not None:
+        if new_quantity <= 0:
+            raise ExchangeError("invalid_quantity", "quantity must be positive")
+        check_quantity(market, new_quantity)
+        if new_quantity <= order.filled_quantity:
+            raise ExchangeError("invalid_quantity",
+                                f"quantity must be more than the {order.filled_quantity.normalize()} already filled")
+    if target_price * target_quantity < market.min_notional:
+        raise ExchangeError("min_notional", f"amount is below the minimum notional {market.min_notional.normalize()}")
+    open_after = target_quantity - order.filled_quantity
+    needed = target_price * open_after if order.side == "buy" else open_after
+    added = max(needed - order.hold_remaining, Decimal(0))
+    if added:
+        hold_place(user=user, asset=order.hold_asset, amount=added, hold=order.hold_reference)  # or insufficient_funds
+        Order.objects.filter(pk=order.pk).update(hold_remaining=F("hold_remaining") + added, updated_at=timezone.now())
+    payload: dict = {"hold_added": str(added), "placed": _placed_terms(order)}
+    if new_price is not None:
+        payload["price"] = str(new_price)
+    if new_quantity is not None:
+        payload["quantity"] = str(new_quantity)
+    command = Command.objects.create(market=market, kind=CommandKind.AMEND, order=order, payload=payload)
     _publish_after_commit(market.symbol, command)
     order.refresh_from_db()
+    order.priority_kept = target_price == order.price and open_after <= order.open_quantity
     return order
+
+
+def _own_order(user: AbstractBaseUser, order_id: object) -> Order:
+    try:
+        order_pk = int(str(order_id))
+    except ValueError:
+        raise ExchangeError("unknown_order", "no such order", status=404) from None
+    order = Order.objects.filter(pk=order_pk, user=user).only("id", "hold_asset_id").first()
+    if order is None:
+        raise ExchangeError("unknown_order", "no such order", status=404)
+    return order
+
+
+def _check_amendable(order: Order) -> None:
+    if not order.is_open:
+        raise ExchangeError("order_not_open", f"order {order.pk} is {order.status}", status=409)
+    if order.cancel_requested_at is not None:
+        raise ExchangeError("order_not_open", f"order {order.pk} is being cancelled", status=409)
+    if order.order_type not in ("limit", "stop_limit") or order.quantity is None:
+        raise ExchangeError("invalid_amend", "only limit and stop-limit orders can be amended")
+
+
+def _placed_terms(order: Order) -> dict:
+    """The price and quantity the order was placed with. The matcher writes an amended price and
+    quantity over the order's own, and ``verify_journal`` replays the order from its placement,
+    so the first amend records them and every later amend repeats them."""
+    first = Command.objects.filter(order=order, kind=CommandKind.AMEND).order_by("id").values_list(
+        "payload", flat=True).first()
+    if first and "placed" in first:
+        return first["placed"]
+    return {"price": str(order.price), "quantity": str(order.quantity)}
 
 
 @transaction.atomic

@@ -25,9 +25,13 @@ def random_orders(users: list, symbols: list[str], count: int, seed: int, placed
                 if roll < 0.22 and mine:
                     order_id, owner = mine.pop(rng.randrange(len(mine)))
                     order_cancel(user=owner, order_id=order_id)
-                elif roll < 0.25 and mine:
+                elif roll < 0.27 and mine:
+                    # Down (keeps priority), up (holds more), or a new price (may trade at once).
                     order_id, owner = rng.choice(mine)
-                    order_amend(user=owner, order_id=order_id, quantity="0.01")
+                    change = rng.choice([{"quantity": "0.01"}, {"quantity": str(Decimal(rng.randint(21, 40)) / 100)},
+                                         {"price": str((MIDS[Order.objects.get(pk=order_id).market.symbol]
+                                                        + Decimal(rng.randint(-30, 30)) * 3).quantize(Decimal("0.01")))}])
+                    order_amend(user=owner, order_id=order_id, **change)
                 else:
                     symbol = rng.choice(symbols)
                     mid = MIDS[symbol]
@@ -51,7 +55,8 @@ def random_orders(users: list, symbols: list[str], count: int, seed: int, placed
                     placed.append(order.pk)
                     mine.append((order.pk, user))
             except ExchangeError as exc:
-                if exc.code not in {"order_not_open", "amend_needs_more_funds", "no_reference_price", "invalid_amend"}:
+                if exc.code not in {"order_not_open", "no_reference_price", "invalid_amend", "invalid_quantity",
+                                    "insufficient_funds", "price_band"}:
                     raise
     finally:
         connection.close()

@@ -124,10 +124,12 @@ def test_cancel_is_recorded_durably_once(market, make_user):
     assert len(order_cancel_all(user=user)) == 0
 
 
-def test_amend_that_needs_more_funds_is_refused(market, make_user):
-    user = make_user(USD="1000")
+def test_amend_that_needs_more_funds_than_available_is_refused(market, make_user):
+    user = make_user(USD="150")
     order = order_place(user=user, market="BTC-USD", side="buy", price="100", quantity="1")
-    refused("amend_needs_more_funds", lambda: order_amend(user=user, order_id=order.pk, quantity="2"))
+    refused("insufficient_funds", lambda: order_amend(user=user, order_id=order.pk, quantity="2"))
     refused("tick_size", lambda: order_amend(user=user, order_id=order.pk, price="99.999"))
-    order_amend(user=user, order_id=order.pk, quantity="0.5")
+    assert Command.objects.filter(kind="amend").count() == 0
+    order_amend(user=user, order_id=order.pk, quantity="1.5")  # the 50 USD still available
+    assert Order.objects.get(pk=order.pk).hold_remaining == 150
     assert Command.objects.filter(kind="amend").count() == 1

@@ -37,12 +37,22 @@ def order_state_from_row(row: dict, fees: dict) -> OrderState:
     return OrderState(
         order_id=row["id"], user_id=row["user_id"], account_id=row["account_id"], side=row["side"],
         order_type=row["order_type"], engine_price=_dec(row["engine_price"]), open_quantity=_dec(row["open_quantity"]),
-        hold_remaining=Decimal(row["hold_remaining"]), maker_fee=Decimal(fees.get("maker_fee", "0")),
+        hold_remaining=_hold_as_known(row), maker_fee=Decimal(fees.get("maker_fee", "0")),
         taker_fee=Decimal(fees.get("taker_fee", "0")), status=row["status"],
         filled_quantity=Decimal(row.get("filled_quantity") or 0), filled_notional=Decimal(row.get("filled_notional") or 0),
         fees_paid=Decimal(row.get("fees_paid") or 0), priority=row.get("priority"),
         is_waiting_stop=bool(row.get("is_waiting_stop")),
     )
+
+
+def _hold_as_known(row: dict) -> Decimal:
+    """The order's hold as the matcher counts it. An amend adds to the row's hold when it is
+    asked for, and the matcher counts that only when it applies the amend; an order the matcher
+    has not applied yet has had nothing else happen to its hold, so it holds what it held when
+    placed. (``recovery.open_order_rows`` takes unapplied amends off for open orders.)"""
+    if row["status"] == "pending" and row.get("hold_amount") is not None:
+        return Decimal(row["hold_amount"])
+    return Decimal(row["hold_remaining"])
 
 
 def engine_type(row: dict) -> str:
@@ -116,6 +126,8 @@ class BatchApplier:
 
     def _normalise_hold(self, state: OrderState) -> None:
         """Release what an order holds beyond what its open quantity can still need."""
+        if state.status == "pending":
+            return  # not in the book yet (an amend overtook its place): it needs all it holds
         if state.status != "open":
             self._release(state, state.hold_remaining)
             return
@@ -158,7 +170,11 @@ class BatchApplier:
         state = self.orders.get(row["id"])
         if state is not None and state.status != "pending":
             return  # cancelled before the matcher saw it, or applied before: nothing to do
+        overtaken = state
         state = order_state_from_row(row, command.payload)
+        if overtaken is not None:  # an amend overtook the place: what it released still counts
+            state.hold_delta = overtaken.hold_delta
+            overtaken.dirty = False
         self.orders[state.order_id] = state
         self._touch(state)
         status = self.ctx.status
@@ -191,13 +207,47 @@ class BatchApplier:
             self._handle(self.book.cancel(order_id))
 
     def _apply_amend(self, command: CommandRow) -> None:
-        state = self.orders.get(command.order["id"])
-        if state is None or state.status != "open":
-            return
+        """Apply a new price and/or total quantity (``services.order_amend``). The amount the
+        service added to the hold joins the order's hold here; when the amend cannot apply (the
+        order is finished, a fill left it needing more than it holds, the engine refuses it)
+        nothing changes but that amount going back to available (``_normalise_hold``)."""
+        row = command.order
+        payload = command.payload
+        added = Decimal(payload.get("hold_added") or 0)
+        state = self.orders.get(row["id"])
+        if state is None:
+            # Finished and forgotten, or its place not applied yet (the place's XADD was lost
+            # and the amend came first): the amend has nothing to change.
+            state = order_state_from_row(row, {})
+            if state.status == "pending":
+                self.orders[state.order_id] = state  # its place may follow, in this batch even
+            else:
+                state.hold_remaining = ZERO  # what it held is settled; only ``added`` is left
         self._touch(state)
-        quantity = int(Decimal(command.payload["quantity"]) / self.ctx.lot_size)
-        price = int(Decimal(command.payload["price"]) / self.ctx.tick_size)
-        self._handle(self.book.amend(order_id=state.order_id, quantity=quantity, price=price))
+        state.hold_remaining += added
+        if state.status == "pending":
+            self._release(state, added)  # a pending order keeps its hold (``_normalise_hold``)
+            return
+        if state.status != "open":
+            return
+        ctx = self.ctx
+        price = _dec(payload.get("price"))
+        quantity = _dec(payload.get("quantity"))
+        open_after = state.open_quantity if quantity is None else quantity - state.filled_quantity
+        if open_after is None or open_after <= 0:
+            return  # filled meanwhile up to (or past) the new quantity
+        limit = state.engine_price if price is None else price
+        needed = open_after if state.side == "sell" else limit * open_after
+        if needed > state.hold_remaining:
+            return  # a fill since the amend was asked leaves the order short of funds for it
+        events = self.book.amend(
+            order_id=state.order_id,
+            quantity=None if quantity is None else int(open_after / ctx.lot_size),
+            price=None if price is None else int(price / ctx.tick_size),
+        )
+        if any(type(event) is Amended for event in events):
+            self.plan.amends.append((state.order_id, price, quantity))
+        self._handle(events)
 
     def _apply_set_status(self, command: CommandRow) -> None:
         self.ctx.status = command.payload["status"]

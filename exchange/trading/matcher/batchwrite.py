@@ -79,6 +79,7 @@ class BatchWrite:
     fills: str | None  # COPY text of trading_fill
     journal: str | None  # COPY text of trading_journalevent
     orders: list[str] | None  # the columns of the order UPDATE
+    amends: list[str] | None  # (ids, prices, quantities) of the amended orders' UPDATE
     commands: list[str] | None  # (ids, sequences, positions) of the command UPDATE
     market_changed: bool
     candles: list[list] | None  # the columns of the candle upsert
@@ -115,7 +116,7 @@ class BatchWrite:
         return cls(
             ctx=replace(ctx), command_count=len(plan.commands), stream_id=stream_id, owner=owner, now=now,
             entries=entries, postings=postings, balances=_balances(plan, known_balances), fills=fills,
-            journal=journal, orders=_order_columns(plan), commands=commands,
+            journal=journal, orders=_order_columns(plan), commands=commands, amends=_amend_columns(plan),
             market_changed=bool(plan.fills or plan.status_changed), candles=candle_columns(trades) if trades else None,
         )
 
@@ -135,6 +136,18 @@ def _balances(plan: BatchPlan, known: set[tuple[int, int]]) -> Balances | None:
         available=numbers([deltas[k][0] for k in keys]), held=numbers([deltas[k][1] for k in keys]),
         new_accounts=numbers([k[0] for k in new]) if new else None, new_assets=numbers([k[1] for k in new]) if new else None,
     )
+
+
+def _amend_columns(plan: BatchPlan) -> list[str] | None:
+    if not plan.amends:
+        return None
+    # In sequence order: a later amend's price or quantity replaces an earlier one's.
+    last: dict[int, tuple] = {}
+    for order_id, price, quantity in plan.amends:
+        before = last.get(order_id, (None, None))
+        last[order_id] = (before[0] if price is None else price, before[1] if quantity is None else quantity)
+    ids = sorted(last)
+    return [numbers(ids), numbers([last[i][0] for i in ids]), numbers([last[i][1] for i in ids])]
 
 
 def _order_columns(plan: BatchPlan) -> list[str] | None:

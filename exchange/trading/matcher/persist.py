@@ -18,7 +18,7 @@ from exchange.trading.matcher.state import CommandRow
 ORDER_COLUMNS = (
     "o.id, o.user_id, la.id AS account_id, o.side, o.order_type, o.time_in_force, o.post_only, o.stp, o.price, "
     "o.stop_price, o.quantity, o.quote_amount, o.engine_price, o.open_quantity, o.filled_quantity, o.filled_notional, "
-    "o.fees_paid, o.hold_remaining, o.status, o.priority, o.is_waiting_stop"
+    "o.fees_paid, o.hold_remaining, o.hold_amount, o.status, o.priority, o.is_waiting_stop"
 )
 
 
@@ -109,6 +109,16 @@ def write_plan(write: BatchWrite) -> None:
                           cancel_reason, priority, is_waiting_stop, engine_price)
                    WHERE o.id = v.id""",
                 write.orders,
+            )
+        if write.amends:
+            # An amended order's own price and total quantity (its engine price and open quantity
+            # are in the order UPDATE above). Evaluated on the row as it was, like every SET.
+            cursor.execute(
+                """UPDATE trading_order o SET price = COALESCE(v.price, o.price),
+                       quantity = COALESCE(v.quantity, o.quantity), updated_at = now()
+                   FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[]) AS v(id, price, quantity)
+                   WHERE o.id = v.id""",
+                write.amends,
             )
         if write.commands:
             cursor.execute(

@@ -33,8 +33,12 @@ def market_context(market: Market) -> MarketContext:
 def open_order_rows(market_id: int) -> list[dict]:
     """Open orders that the matcher has applied, in priority order, with their fee schedule."""
     with connection.cursor() as cursor:
+        # An amend's added hold is already in the row but counts only once the amend is applied
+        # (``apply.BatchApplier._apply_amend``): the unapplied ones are taken off here.
         cursor.execute(
-            f"""SELECT {ORDER_COLUMNS}, pc.payload AS fees
+            f"""SELECT {ORDER_COLUMNS}, pc.payload AS fees,
+                       (SELECT COALESCE(SUM((a.payload->>'hold_added')::numeric), 0) FROM trading_command a
+                        WHERE a.order_id = o.id AND a.kind = 'amend' AND a.applied_sequence IS NULL) AS amend_holds
                 FROM trading_order o
                 JOIN ledger_ledgeraccount la ON la.user_id = o.user_id
                 JOIN trading_command pc ON pc.order_id = o.id AND pc.kind = 'place'
@@ -43,7 +47,10 @@ def open_order_rows(market_id: int) -> list[dict]:
             [market_id],
         )
         names = [col.name for col in cursor.description]
-        return [dict(zip(names, record, strict=True)) for record in cursor.fetchall()]
+        rows = [dict(zip(names, record, strict=True)) for record in cursor.fetchall()]
+    for row in rows:
+        row["hold_remaining"] -= row.pop("amend_holds")
+    return rows
 
 
 def rebuild(market: Market) -> tuple[MarketContext, OrderBook, dict[int, OrderState]]:

@@ -82,4 +82,5 @@ class BatchPlan:
     orders: dict[int, OrderState] = field(default_factory=dict)
     book_changes: list[tuple[str, int, int]] = field(default_factory=list)  # side, price ticks, quantity lots
     trades: list[dict] = field(default_factory=list)  # public trade messages
+    amends: list[tuple] = field(default_factory=list)  # (order id, new price or None, new quantity or None)
     status_changed: bool = False
