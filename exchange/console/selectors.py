@@ -1,5 +1,6 @@
 """The console's reads: market overview, user search and detail, funds queues."""
 from datetime import timedelta
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
@@ -40,6 +41,33 @@ def market_overview() -> list[dict]:
             "volume_24h": f.get("volume") or 0, "notional_24h": f.get("notional") or 0, "trades_24h": f.get("trades") or 0,
             "open_orders": b.get("open_orders") or 0, "best_bid": b.get("best_bid"), "best_ask": b.get("best_ask"),
             "base": market.base.symbol, "quote": market.quote.symbol,
+            "tick_size": market.tick_size, "lot_size": market.lot_size,
+        })
+    return rows
+
+
+def _places(step: Decimal) -> int:
+    """Decimal places of a tick or lot size (0.01 -> 2, 1 -> 0, 5E+1 -> 0)."""
+    return max(0, -step.normalize().as_tuple().exponent)
+
+
+def _at(value, places: int) -> str | None:
+    return None if value is None else f"{Decimal(value):.{places}f}"
+
+
+def market_overview_text() -> list[dict]:
+    """The overview as the dashboard shows it, the same on the first render and on every refresh
+    of ``health.json``: prices at the market's tick precision, amounts at its lot precision, as
+    strings (the columns are NUMERIC with 18 places, which ``str()`` shows in full)."""
+    rows = []
+    for row in market_overview():
+        price_places, quantity_places = _places(row["tick_size"]), _places(row["lot_size"])
+        rows.append({
+            **row,
+            "last_price": _at(row["last_price"], price_places), "best_bid": _at(row["best_bid"], price_places),
+            "best_ask": _at(row["best_ask"], price_places), "volume_24h": _at(row["volume_24h"], quantity_places),
+            "notional_24h": _at(row["notional_24h"], price_places),
+            "tick_size": _at(row["tick_size"], price_places), "lot_size": _at(row["lot_size"], quantity_places),
         })
     return rows
 

@@ -55,16 +55,15 @@ def _act(request: HttpRequest, form_class, action, *, back: str, done: str):
 @readers
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return _render(request, "dashboard.html", {"overview": selectors.market_overview(), "health": venue_health()})
+    return _render(request, "dashboard.html", {"overview": selectors.market_overview_text(), "health": venue_health()})
 
 
 @readers
 @require_GET
 def health_json(request: HttpRequest) -> JsonResponse:
-    """What the dashboard polls every 2 s: health, alerts and the market overview."""
-    overview = [{k: (str(v) if v is not None and not isinstance(v, int | str) else v) for k, v in row.items()}
-                for row in selectors.market_overview()]
-    return JsonResponse({**venue_health(), "overview": overview})
+    """What the dashboard polls every 2 s: health, alerts and the market overview (its numbers
+    as the first render shows them: at the market's precision)."""
+    return JsonResponse({**venue_health(), "overview": selectors.market_overview_text()})
 
 
 # ---------------------------------------------------------------------- markets
@@ -73,7 +72,7 @@ def health_json(request: HttpRequest) -> JsonResponse:
 @require_GET
 def market_list(request: HttpRequest) -> HttpResponse:
     return _render(request, "markets.html", {
-        "overview": selectors.market_overview(), "asset_form": forms.AssetForm(), "market_form": forms.MarketForm(),
+        "overview": selectors.market_overview_text(), "asset_form": forms.AssetForm(), "market_form": forms.MarketForm(),
         "assets": services.Asset.objects.all(),
     })
 
@@ -90,7 +89,7 @@ def market_detail(request: HttpRequest, symbol: str) -> HttpResponse:
         "market": market, "rules_form": forms.RulesForm(initial=initial),
         "status_form": forms.StatusForm(initial={"status": market.status}), "statuses": MarketStatus.choices,
         "reason_form": forms.ReasonForm(),
-        "overview": next((r for r in selectors.market_overview() if r["market"] == market.symbol), None),
+        "overview": next((r for r in selectors.market_overview_text() if r["market"] == market.symbol), None),
     })
 
 

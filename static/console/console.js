@@ -19,11 +19,24 @@
     return span;
   }
 
+  // The server's times are ISO 8601 (UTC): show them in the reader's own zone and format.
+  function localTime(iso) {
+    var d = new Date(iso);
+    return isNaN(d) ? iso : d.toLocaleString([], {year: "numeric", month: "short", day: "numeric",
+      hour: "2-digit", minute: "2-digit", second: "2-digit"});
+  }
+  function setUpdated(iso) {
+    var el = document.getElementById("health-updated");
+    el.setAttribute("datetime", iso);
+    el.textContent = localTime(iso);
+    el.title = iso;
+  }
+
   function drawHealth(data) {
     var venue = document.getElementById("venue-level");
     venue.className = "level level-" + data.level;
     venue.textContent = data.level;
-    document.getElementById("health-updated").textContent = "as of " + data.generated_at;
+    setUpdated(data.generated_at);
     var alerts = document.getElementById("alerts");
     alerts.replaceChildren.apply(alerts, data.alerts.map(function (a) {
       var li = document.createElement("li"); li.textContent = a; return li;
@@ -67,6 +80,7 @@
       var status = tds[1].firstElementChild;
       status.className = "status status-" + m.status;
       status.textContent = m.status;
+      // The server sends the numbers as text at the market's precision: shown as they come.
       tds[2].textContent = m.last_price || "–";
       tds[3].textContent = m.best_bid || "–";
       tds[4].textContent = m.best_ask || "–";
@@ -79,12 +93,19 @@
   function poll() {
     fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
-      .then(function (data) { drawHealth(data); drawOverview(data.overview); })
+      .then(function (data) {
+        drawHealth(data);
+        drawOverview(data.overview);
+        var table = document.getElementById("overview-table");
+        table.dataset.refreshes = String(Number(table.dataset.refreshes || 0) + 1);
+      })
       .catch(function () {
         var venue = document.getElementById("venue-level");
         venue.className = "level level-red"; venue.textContent = "no data";
       })
       .finally(function () { setTimeout(poll, 2000); });
   }
+  var updated = document.getElementById("health-updated");
+  if (updated) setUpdated(updated.getAttribute("datetime"));
   setTimeout(poll, 2000);
 })();

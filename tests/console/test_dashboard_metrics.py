@@ -30,9 +30,10 @@ def test_dashboard_shows_every_market_and_the_engine_health(admin_client, market
     page = admin_client.get("/console/")
     assert page.status_code == 200
     (row,) = page.context["overview"]
-    assert (row["market"], row["status"], row["last_price"]) == ("BTC-USD", "trading", D("100"))
-    assert (row["volume_24h"], row["trades_24h"], row["open_orders"]) == (D("0.75"), 2, 2)
-    assert (row["best_bid"], row["best_ask"]) == (D("99"), D("101"))
+    assert (row["market"], row["status"], row["last_price"]) == ("BTC-USD", "trading", "100.00")  # at the tick's precision
+    assert (row["volume_24h"], row["trades_24h"], row["open_orders"]) == ("0.7500", 2, 2)  # at the lot's precision
+    assert (row["best_bid"], row["best_ask"]) == ("99.00", "101.00")
+    assert b">0.7500 BTC<" in page.content
     health = page.context["health"]
     assert health["level"] == "red"  # no matcher runs in this test
     assert health["markets"][0]["unapplied_commands"] == 2
@@ -48,7 +49,9 @@ def test_health_json_for_live_polling(compliance_client, market, make_user, priv
                            "unapplied_commands", "last_sequence", "commands_per_second", "level", "problems"}
     assert health["owned"] is False
     assert data["alerts"][0] == "BTC-USD: no matcher holds this market"
-    assert data["overview"][0]["best_bid"] == "99.000000000000000000"
+    (overview,) = data["overview"]
+    # As the first render shows them: prices at the tick's precision, amounts at the lot's.
+    assert (overview["best_bid"], overview["last_price"], overview["volume_24h"]) == ("99.00", "100.00", "0.7500")
     assert "celery" in data["celery"]["queues"]
 
 
