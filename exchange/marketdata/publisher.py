@@ -244,7 +244,9 @@ class Publisher:
             for s in plan.orders.values()
         ]
         accounts = {s.account_id: s.user_id for s in plan.orders.values()}
-        touched: set[int] = set()
+        # A new order's hold was taken at entry, so its owner's balance changed with no posting
+        # in this batch: the ``balance`` frame goes out with the order's ``accepted``.
+        touched: set[int] = {o["user_id"] for o in orders if order_event(o["status"], o["filled_quantity"]) == "accepted"}
         for _kind, _ref, postings in plan.entries:
             for posting in postings:
                 user_id = accounts.get(posting.account_id)

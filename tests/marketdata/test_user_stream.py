@@ -121,6 +121,33 @@ def test_each_user_sees_only_their_own_orders_fills_and_balances(market, make_us
     assert alice_balances["USD"]["available"] == "5994"
 
 
+def test_a_resting_order_sends_the_balance_with_its_hold(market, make_user, start_matcher, redis_url):
+    """No fill and no release: the hold taken at entry is the only change, and the owner's
+    stream shows it with the order's ``accepted``."""
+    from exchange.trading.services import order_place
+
+    carol = make_user("carol", USD="100000")
+    start_matcher("BTC-USD")
+    cookie = session_cookie(carol)
+
+    async def scenario():
+        ws = communicator("/ws/user/", cookie)
+        assert (await ws.connect())[0]
+        assert (await receive(ws))["type"] == "subscribed"
+        order = await sync_to_async(order_place, thread_sensitive=False)(
+            user=carol, market="BTC-USD", side="buy", price="20000", quantity="0.1")
+        frames = await collect(ws, lambda fs: any(f["type"] == "balance" for f in fs))
+        await ws.disconnect()
+        return order, frames
+
+    order, frames = asyncio.run(scenario())
+    kinds = [(f["type"], f.get("event")) for f in frames]
+    assert kinds == [("order", "accepted"), ("balance", None)], kinds
+    assert frames[0]["order"]["id"] == order.pk
+    usd = {b["asset"]: b for b in frames[1]["balances"]}["USD"]
+    assert usd == {"asset": "USD", "available": "98000", "held": "2000", "total": "100000"}
+
+
 async def _refused(comm, send: dict | None = None) -> tuple[dict, int]:
     connected, _ = await comm.connect()
     assert connected
