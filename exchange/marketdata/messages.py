@@ -1,9 +1,11 @@
 """The WebSocket messages built from what the matcher published (plain JSON: decimals as strings)."""
 from collections import defaultdict
+from datetime import datetime, timedelta
 
 from django.db import connection
 
 from exchange.marketdata.checksum import decimal_text
+from exchange.marketdata.models import INTERVALS
 
 
 def _text(value):
@@ -20,6 +22,17 @@ def ticker_message(ticker: dict) -> dict:
         else:
             out[name] = decimal_text(value)
     return out
+
+
+def candle_message(symbol: str, interval: str, open_time: datetime, row: tuple, closed: bool) -> dict:
+    """A message of the ``candles:{interval}`` channel; ``row`` as ``selectors.candle_rows`` gives it.
+    ``sequence`` is the market sequence of the last trade the candle counts."""
+    open_, high, low, close, volume, quote_volume, trades, last_sequence = row
+    return {"type": "candle", "market": symbol, "channel": f"candles:{interval}", "interval": interval,
+            "open_time": open_time.isoformat(), "close_time": (open_time + timedelta(seconds=INTERVALS[interval])).isoformat(),
+            "open": decimal_text(open_), "high": decimal_text(high), "low": decimal_text(low),
+            "close": decimal_text(close), "volume": decimal_text(volume), "quote_volume": decimal_text(quote_volume),
+            "trades": trades, "sequence": last_sequence, "closed": closed}
 
 
 def _order_rows(order_ids: list[int]) -> dict[int, tuple]:

@@ -10,7 +10,8 @@ message for gap fill. Then the batch is handed to a fan-out process that the mat
 (``fanout_main``; a process so that its Python work never competes with matching for the
 GIL), which does everything that may wait on the network or the database: the Channels ``group_send`` of the book message
 and trades to ``market.{symbol}``, the ticker (at most once a second per market), and each
-touched user's order, fill and balance messages to ``user.{id}`` with their per-user sequence.
+touched user's order, fill and balance messages to ``user.{id}`` with their per-user sequence,
+and the candles the trades changed (``candlefeed``, for the ``candles:{interval}`` channel).
 Errors are logged, never raised: a client that misses a message sees it in the sequence and
 repairs it (gap fill, or re-snapshot).
 
@@ -278,7 +279,10 @@ class Publisher:
 
     def run_fanout(self, items_queue, parent_pid: int | None = None) -> None:
         """The fan-out loop (in its own process): until the parent matcher is gone."""
+        from exchange.marketdata.candlefeed import CandleFeed  # needs the models: after django.setup()
+
         loop = asyncio.new_event_loop()
+        candles = CandleFeed()
         pending_tickers: dict[str, int] = {}
         last_ticker: dict[str, float] = {}
         while parent_pid is None or os.getppid() == parent_pid:
@@ -301,6 +305,8 @@ class Publisher:
                     for item in items:
                         if item["trades"] or item["book"]:
                             pending_tickers[item["symbol"]] = item["market_id"]
+                # Also on idle turns: a candle closes when its bucket ends, trade or no trade.
+                candles.send(loop, layer, items, time.time())
                 now = time.monotonic()
                 for symbol, market_id in list(pending_tickers.items()):
                     if now - last_ticker.get(symbol, 0) >= TICKER_EVERY:

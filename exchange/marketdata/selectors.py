@@ -106,18 +106,25 @@ def book_updates_after(*, market: Market, after: int) -> tuple[int, list[dict]]:
 # ---------------------------------------------------------------- trades
 
 
-def trade_list(*, market: Market, limit: int = 100, before: int | None = None) -> list[dict]:
-    """The latest trades, newest first (``before``: only trades with a smaller sequence)."""
+def trade_list(*, market: Market, limit: int = 100, before: int | None = None, since: datetime | None = None,
+               until: datetime | None = None) -> list[dict]:
+    """The latest trades, newest first (``before``: only trades with a smaller sequence); with
+    ``since``, the first ``limit`` trades from then on, oldest first; ``until`` bounds the
+    time (inclusive)."""
     from exchange.trading.models import Fill
 
     fills = Fill.objects.filter(market=market)
     if before is not None:
         fills = fills.filter(sequence__lt=before)
+    if since is not None:
+        fills = fills.filter(created_at__gte=since)
+    if until is not None:
+        fills = fills.filter(created_at__lte=until)
     return [
         {"trade_id": f"{market.symbol}:{seq}", "sequence": seq, "price": price, "quantity": quantity, "side": side,
          "ts": ts}
-        for seq, price, quantity, side, ts in fills.order_by("-sequence").values_list(
-            "sequence", "price", "quantity", "aggressor", "created_at")[:limit]
+        for seq, price, quantity, side, ts in fills.order_by("sequence" if since is not None else "-sequence")
+        .values_list("sequence", "price", "quantity", "aggressor", "created_at")[:limit]
     ]
 
 
@@ -163,6 +170,24 @@ def candle_list(*, market: Market, interval: str, start: datetime | None = None,
                         "volume": Decimal(0), "quote_volume": Decimal(0), "trades": 0})
         t += step
     return out
+
+
+def candle_rows(*, keys: list[tuple[int, str, int]]) -> dict[tuple[int, str, int], tuple]:
+    """The stored candles at (market id, interval, bucket start in epoch seconds), in one
+    statement, for the candles channel: key -> (open, high, low, close, volume, quote_volume,
+    trade_count, last_sequence). Keys without a candle are absent."""
+    if not keys:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT c.market_id, c.interval, c.open_time, c.open, c.high, c.low, c.close, c.volume, c.quote_volume,
+                      c.trade_count, c.last_sequence
+               FROM unnest(%s::bigint[], %s::text[], %s::bigint[]) AS k(market_id, interval, start)
+               JOIN marketdata_candle c ON c.market_id = k.market_id AND c.interval = k.interval
+                                       AND c.open_time = to_timestamp(k.start)""",
+            [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]],
+        )
+        return {(row[0], row[1], int(row[2].timestamp())): row[3:] for row in cursor.fetchall()}
 
 
 # ---------------------------------------------------------------- tickers
