@@ -30,9 +30,9 @@ ORDER_TYPE = {"limit": "limit", "market": "market", "stop_limit": "limit", "stop
 TIMEFRAMES = {"1m": "1m", "5m": "5m", "15m": "15m", "1h": "1h", "4h": "4h", "1d": "1d"}
 # Market statuses in which new orders are taken.
 ACTIVE_STATUSES = ("trading", "post_only")
-# Django's get_full_path() leaves these unescaped in a path; the signature covers the path the
-# server rebuilds, so a path segment is escaped the same way (and '/' always, as it is one segment).
-PATH_SAFE = ":@&+$,-_.!~*'()"
+# The signature covers the path as the server rebuilds it (Django's get_full_path(), which
+# escapes with escape_uri_path), so a path value is escaped with exactly its set of safe characters.
+PATH_SAFE = "/:@&+$,-_.!~*'()"
 # The most list items the venue gives per page (its CursorPagination max_page_size for orders).
 PAGE_MAX = 500
 
@@ -88,11 +88,13 @@ class Venue(ccxt.Exchange):
 
     def nonce(self) -> int:
         """The X-API-TIMESTAMP: milliseconds, corrected by ``options['timeDifference']``, and
-        strictly increasing. The venue refuses a signature it has seen inside its receive window
-        (a replay), so two identical requests in one millisecond must not sign alike."""
+        increasing within a second. The venue refuses a signature it has seen inside its receive
+        window (a replay), so two identical requests in one millisecond must not sign alike. A
+        clock corrected backwards (``load_time_difference``) is followed at once, not held ahead."""
         now = self.milliseconds() - int(self.safe_integer(self.options, "timeDifference", 0))
         last = getattr(self, "_last_nonce", 0)
-        now = max(now, last + 1)
+        if last - 1000 < now <= last:
+            now = last + 1
         self._last_nonce = now
         return now
 
@@ -211,7 +213,8 @@ class Venue(ccxt.Exchange):
     def fetch_ticker(self, symbol: str, params: dict | None = None) -> dict:
         self.load_markets()
         market = self.market(symbol)
-        return self.parse_ticker(self._public("markets/{symbol}/ticker", self.extend({"symbol": market["id"]}, params or {})), market)
+        ticker = self._public("markets/{symbol}/ticker", self.extend({"symbol": market["id"]}, params or {}))
+        return self.parse_ticker(ticker, market)
 
     def fetch_tickers(self, symbols: list[str] | None = None, params: dict | None = None) -> dict:
         self.load_markets()
