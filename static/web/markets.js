@@ -1,5 +1,6 @@
-// The markets page: every market's last price, 24 h change, high, low and volume, live from the
-// market streams' ticker and status messages (re-read over REST after a reconnect).
+// The markets page: every market's last price, 24 h change, high, low and volume, live from ONE
+// socket (/ws/stream/) subscribed to every row's ticker and trades; status messages come with
+// them. On every (re)connect the page subscribes again and re-reads the rows over REST.
 import { api, fixed, compact, decimalsOf } from "./util.js";
 import { ReconnectingSocket, ConnectionIndicator } from "./socket.js";
 
@@ -35,20 +36,21 @@ async function refresh() {
   tickers.forEach(setTicker);
 }
 
+function onMessage(m) {
+  const tr = rows.get(m.market);
+  if (m.type === "ack") { conn.set("stream", "live"); refresh().catch(() => {}); }
+  else if (m.type === "error") conn.set("stream", "offline"); // resync closes the socket, which reconnects
+  else if (!tr) return;
+  else if (m.type === "ticker") setTicker(m);
+  else if (m.type === "trade") cell(tr, "last").textContent = fixed(m.price, decimals.get(m.market) ?? 2);
+  else if (m.type === "status") cell(tr, "status").textContent = m.status;
+}
+
 refresh().catch(() => {});
-for (const symbol of rows.keys()) {
-  new ReconnectingSocket(`/ws/markets/${encodeURIComponent(symbol)}/`, {
-    onMessage: (m) => {
-      if (m.type === "snapshot") { conn.set(symbol, "live"); refresh().catch(() => {}); }
-      else if (m.type === "ticker") setTicker(m);
-      else if (m.type === "trade") {
-        const tr = rows.get(symbol);
-        if (tr) cell(tr, "last").textContent = fixed(m.price, decimals.get(symbol) ?? 2);
-      } else if (m.type === "status") {
-        const tr = rows.get(symbol);
-        if (tr) cell(tr, "status").textContent = m.status;
-      }
-    },
-    onState: (s) => conn.set(symbol, s),
+if (rows.size) {
+  const socket = new ReconnectingSocket("/ws/stream/", {
+    onMessage,
+    onOpen: () => socket.send({ op: "subscribe", channels: ["ticker", "trades"], markets: [...rows.keys()] }),
+    onState: (s) => conn.set("stream", s),
   });
 }

@@ -74,3 +74,36 @@ def test_sockets_resync_after_redis_restarts_without_its_data(market, own_redis,
     assert told["code"] == "resync"
     assert code == 4503
     assert resynced_in < 2.0
+
+
+def test_the_multi_market_socket_resyncs_after_redis_restarts(market, own_redis, start_web):
+    """The same for /ws/stream/: told to resync (the socket's error shape), closed with 4503, and a
+    client that reconnects and subscribes again gets its snapshot at once."""
+    web = start_web(REDIS_URL=f"redis://127.0.0.1:{own_redis.port}/0")
+    url = web.url.replace("http", "ws") + "/ws/stream/"
+    subscribe = json.dumps({"op": "subscribe", "channels": ["book", "trades"], "markets": ["BTC-USD"]})
+
+    async def subscribed(ws) -> dict:
+        await ws.send(subscribe)
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "ack"
+        return json.loads(await asyncio.wait_for(ws.recv(), 5))
+
+    async def scenario() -> tuple[dict, int, dict, float]:
+        async with websockets.connect(url, origin=web.url) as ws:
+            assert (await subscribed(ws))["type"] == "snapshot"
+            own_redis.kill()
+            told = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 5)
+        own_redis.start()
+        back = time.monotonic()
+        async with websockets.connect(url, origin=web.url) as ws:
+            snapshot = await subscribed(ws)
+        return told, closed.value.rcvd.code, snapshot, time.monotonic() - back
+
+    told, code, snapshot, resynced_in = asyncio.run(scenario())
+    assert told["type"] == "error"
+    assert told["error"]["code"] == "resync"
+    assert code == 4503
+    assert (snapshot["type"], snapshot["market"], snapshot["channel"]) == ("snapshot", "BTC-USD", "book")
+    assert resynced_in < 2.0

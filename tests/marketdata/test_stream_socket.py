@@ -247,6 +247,27 @@ def test_candles_channel_pushes_the_open_candle_and_closes_it_once(market, pair,
         finally:
             connection.close()
 
+    async def warm_up() -> None:
+        """The matcher spawns its fan-out process on its first publish (seconds on a busy
+        machine): a resting bid's book message shows it is up before the clock matters."""
+        book = communicator("/ws/stream/")
+        await book.connect()
+        await _subscribe(book, "subscribe", ["book"], ["BTC-USD"])
+        assert (await receive(book))["type"] == "snapshot"
+        await sync_to_async(bid, thread_sensitive=False)()
+        assert (await receive(book, timeout=60))["type"] == "book"
+        await book.disconnect()
+
+    def bid() -> None:
+        from django.db import connection
+
+        from exchange.trading.services import order_place
+
+        try:
+            order_place(user=maker, market="BTC-USD", side="buy", price="29000", quantity="0.01")
+        finally:
+            connection.close()
+
     async def next_candle(comm, timeout: float = 10.0) -> dict:
         message = await receive(comm, timeout)
         assert message["type"] == "candle", message
@@ -258,6 +279,7 @@ def test_candles_channel_pushes_the_open_candle_and_closes_it_once(market, pair,
         assert connected
         ack = await _subscribe(comm, "subscribe", ["candles:1m", "candles:1h"], ["BTC-USD"])
         assert ack["subscriptions"] == {"BTC-USD": ["candles:1m", "candles:1h"]}
+        await warm_up()
         await sync_to_async(_wait_for_a_fresh_minute, thread_sensitive=False)()
         await sync_to_async(trade, thread_sensitive=False)("30000", "0.01")
         first = {m["interval"]: m for m in [await next_candle(comm), await next_candle(comm)]}
