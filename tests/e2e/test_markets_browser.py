@@ -29,7 +29,8 @@ def test_rows_update_over_a_single_socket(market, assets, browser_user, start_ma
 
     trade("BTC-USD", "30000", "0.01")
     trade("ETH-USD", "2000", "0.5")
-    expect(btc.locator("[data-field=last]")).to_have_text("30000.00")
+    # The matcher spawns its fan-out process on its first publish: seconds on a busy machine.
+    expect(btc.locator("[data-field=last]")).to_have_text("30000.00", timeout=30_000)
     expect(eth.locator("[data-field=last]")).to_have_text("2000.00")
     trade("ETH-USD", "2010.5", "0.25")
     expect(eth.locator("[data-field=last]")).to_have_text("2010.50")
