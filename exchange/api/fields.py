@@ -23,3 +23,13 @@ class DecimalString(serializers.Field):
         if isinstance(data, bool) or not isinstance(data, str | int):
             raise serializers.ValidationError("must be a decimal string")
         return str(data)
+
+
+class LowerChoiceField(serializers.ChoiceField):
+    """A choice given in any case (``GTC``, ``Buy``), read as its lower-case form: clients
+    written for other venues send upper case, and refusing them over case helps no one."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = data.strip().lower()
+        return super().to_internal_value(data)

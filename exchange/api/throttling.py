@@ -90,12 +90,12 @@ class AccountRateThrottle(RedisWindowThrottle):
 
 
 class OrderRateThrottle(RedisWindowThrottle):
-    """Orders and cancels per account, whatever key or session they come through."""
+    """Orders, amends and cancels per account, whatever key or session they come through."""
 
     setting = "orders"
 
     def applies(self, request, view) -> bool:
-        return request.method in ("POST", "DELETE")
+        return request.method in ("POST", "PATCH", "DELETE")
 
     def key(self, request, view) -> str | None:
         user = request.user

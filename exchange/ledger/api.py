@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from exchange.api.fields import DecimalString, decimal_str
 from exchange.api.permissions import HasScope
 from exchange.api.schema import PRIVATE_ERRORS, PageQuery, errors, paginated, parse_query
+from exchange.api.timerange import TimeRangeQuery, paginate
 from exchange.errors import ExchangeError
 from exchange.ledger import selectors, services
 from exchange.markets.models import Asset
@@ -50,7 +51,7 @@ class LedgerPage(CursorPagination):
     page_size_query_param = "limit"
 
 
-class LedgerQuery(PageQuery):
+class LedgerQuery(PageQuery, TimeRangeQuery):
     asset = serializers.CharField(required=False, max_length=16)
 
 
@@ -62,9 +63,10 @@ class LedgerListApi(APIView):
                    responses={200: paginated(PostingOutputSerializer, "LedgerPage"), **errors(*PRIVATE_ERRORS)})
     def get(self, request):
         query = parse_query(LedgerQuery, request)
-        postings = selectors.posting_list(user=request.user, asset=query.get("asset"))
+        postings = selectors.posting_list(user=request.user, asset=query.get("asset"), since=query.get("since"),
+                                          until=query.get("until"))
         paginator = LedgerPage()
-        page = paginator.paginate_queryset(postings, request, view=self)
+        page = paginate(paginator, postings, request, self, query)
         return paginator.get_paginated_response(PostingOutputSerializer(page, many=True).data)
 
 

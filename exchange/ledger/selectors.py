@@ -1,4 +1,6 @@
 """Reads for balances and ledger history, scoped to their owner."""
+from datetime import datetime
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
@@ -9,9 +11,15 @@ def balance_list(*, user: AbstractBaseUser) -> QuerySet[Balance]:
     return Balance.objects.filter(account__user=user).select_related("asset").order_by("asset__symbol")
 
 
-def posting_list(*, user: AbstractBaseUser, asset: str | None = None) -> QuerySet[Posting]:
-    """The user's postings, each with its entry (kind, reference, time)."""
+def posting_list(*, user: AbstractBaseUser, asset: str | None = None, since: datetime | None = None,
+                 until: datetime | None = None) -> QuerySet[Posting]:
+    """The user's postings, each with its entry (kind, reference, time); ``since``/``until``
+    bound the entry's time (inclusive)."""
     postings = Posting.objects.filter(account__user=user).select_related("entry", "asset")
     if asset:
         postings = postings.filter(asset__symbol=str(asset).upper())
+    if since is not None:
+        postings = postings.filter(entry__created_at__gte=since)
+    if until is not None:
+        postings = postings.filter(entry__created_at__lte=until)
     return postings

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from exchange.api.fields import DecimalString
 from exchange.api.schema import ErrorBody, errors
+from exchange.api.timerange import InstantField, TimeRangeQuery
 from exchange.marketdata import selectors
 from exchange.marketdata.checksum import CHECKSUM_LEVELS
 from exchange.marketdata.models import INTERVALS
@@ -124,7 +125,7 @@ class BookUpdateListApi(PublicApi):
 
 
 class TradeListApi(PublicApi):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(TimeRangeQuery):
         limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
         before = serializers.IntegerField(min_value=0, max_value=MAX_SEQUENCE, required=False,
                                           help_text="Only trades with a smaller sequence.")
@@ -148,11 +149,20 @@ class TradeListApi(PublicApi):
 
 
 class CandleListApi(PublicApi):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(TimeRangeQuery):
         interval = serializers.ChoiceField(choices=list(INTERVALS))
-        start = serializers.DateTimeField(required=False)
-        end = serializers.DateTimeField(required=False)
+        start = serializers.DateTimeField(required=False, help_text="as since, ISO 8601 only")
+        end = serializers.DateTimeField(required=False, help_text="as until, ISO 8601 only")
+        since = InstantField(help_text="The first candle: the one open at this time (ms since the epoch or ISO 8601).")
+        until = InstantField(help_text="The last candle: the one open at this time.")
         limit = serializers.IntegerField(min_value=1, max_value=1500, default=500)
+
+        def validate(self, attrs: dict) -> dict:
+            attrs = super().validate(attrs)
+            since, until = attrs.pop("since"), attrs.pop("until")
+            attrs["start"] = since or attrs.get("start")
+            attrs["end"] = until or attrs.get("end")
+            return attrs
 
     @extend_schema_serializer(component_name="Candle")
     class OutputSerializer(serializers.Serializer):

@@ -1,18 +1,25 @@
 """REST endpoints for orders and fills (thin: parse, call a service or selector, render)."""
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exchange.api.errors import exception_handler
-from exchange.api.fields import DecimalString, decimal_str
+from exchange.api.fields import DecimalString, LowerChoiceField, decimal_str
 from exchange.api.permissions import HasScope
 from exchange.api.schema import PRIVATE_ERRORS, PageQuery, errors, paginated, parse_query
 from exchange.api.throttling import AccountRateThrottle, OrderRateThrottle, window_wait
+from exchange.api.timerange import TimeRangeQuery, paginate
 from exchange.errors import ExchangeError
 from exchange.trading import selectors, services
+from exchange.trading.api_examples import AMEND_EXAMPLES, ORDER_EXAMPLES
 from exchange.trading.entry import STP_MODES
 
 
@@ -58,12 +65,19 @@ def order_data(order) -> dict:
     return _ORDER_OUTPUT.to_representation(order)
 
 
-class OrderQuery(PageQuery):
-    status = serializers.ChoiceField(choices=["open", "closed"], required=False)
+class AmendOutput(OrderOutputSerializer):
+    """The order as asked to amend (the matcher applies the new terms shortly after)."""
+
+    priority_kept = serializers.BooleanField(
+        help_text="true: same price and no larger quantity, the order keeps its place in the queue")
+
+
+class OrderQuery(PageQuery, TimeRangeQuery):
+    status = LowerChoiceField(choices=["open", "closed"], required=False)
     market = serializers.CharField(required=False, max_length=33)
 
 
-class MarketQuery(PageQuery):
+class MarketQuery(PageQuery, TimeRangeQuery):
     market = serializers.CharField(required=False, max_length=33)
 
 
@@ -76,16 +90,26 @@ class OrderListApi(APIView):
     @extend_schema_serializer(component_name="OrderPlaceInput")
     class InputSerializer(serializers.Serializer):
         market = serializers.CharField(max_length=33)
-        side = serializers.ChoiceField(choices=["buy", "sell"])
-        type = serializers.ChoiceField(choices=["limit", "market", "stop_limit", "stop_market"], default="limit")
-        price = DecimalString(required=False, allow_null=True)
-        quantity = DecimalString(required=False, allow_null=True)
-        quote_amount = DecimalString(required=False, allow_null=True)
-        stop_price = DecimalString(required=False, allow_null=True)
-        time_in_force = serializers.ChoiceField(choices=["gtc", "ioc", "fok"], default="gtc")
-        post_only = serializers.BooleanField(default=False)
-        client_order_id = serializers.CharField(max_length=64, required=False, allow_null=True)
-        stp = serializers.ChoiceField(choices=STP_MODES, default="cancel_newest")
+        side = LowerChoiceField(choices=["buy", "sell"], help_text="buy or sell, in any case")
+        type = LowerChoiceField(
+            choices=["limit", "market", "stop_limit", "stop_market"], default="limit",
+            help_text="limit (price, quantity); market (quantity, or quote_amount for a buy); stop_market "
+                      "(stop_price, quantity); stop_limit (stop_price, price, quantity). Any case.")
+        price = DecimalString(required=False, allow_null=True, help_text="limit price (limit, stop_limit)")
+        quantity = DecimalString(required=False, allow_null=True, help_text="base quantity")
+        quote_amount = DecimalString(required=False, allow_null=True,
+                                     help_text="market buy only: spend this much quote asset instead of a quantity")
+        stop_price = DecimalString(required=False, allow_null=True,
+                                   help_text="stop_market, stop_limit: the last trade price that triggers the order")
+        time_in_force = LowerChoiceField(
+            choices=["gtc", "ioc", "fok"], default="gtc",
+            help_text="gtc (rests until cancelled), ioc (fill what you can now, cancel the rest), fok (fill all "
+                      "now or nothing). Any case. A market order is always ioc.")
+        post_only = serializers.BooleanField(default=False, help_text="rejected instead of taking liquidity (gtc limits)")
+        client_order_id = serializers.CharField(max_length=64, required=False, allow_null=True,
+                                                help_text="your id: retrying with it never places twice")
+        stp = LowerChoiceField(choices=STP_MODES, default="cancel_newest",
+                               help_text="self-trade prevention when this order would trade with your own. Any case.")
 
     @extend_schema(
         parameters=[OrderQuery],
@@ -94,13 +118,14 @@ class OrderListApi(APIView):
     )
     def get(self, request):
         query = parse_query(OrderQuery, request)
-        orders = selectors.order_list(user=request.user, status=query.get("status"), market=query.get("market"))
+        orders = selectors.order_list(user=request.user, status=query.get("status"), market=query.get("market"),
+                                      since=query.get("since"), until=query.get("until"))
         paginator = NewestFirst()
-        page = paginator.paginate_queryset(orders, request, view=self)
+        page = paginate(paginator, orders, request, self, query)
         return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: OrderOutputSerializer, **errors(*PRIVATE_ERRORS)},
-                   operation_id="orders_place")
+                   operation_id="orders_place", examples=ORDER_EXAMPLES)
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -119,18 +144,62 @@ class OrderListApi(APIView):
 
 
 class OrderDetailApi(APIView):
-    """``GET /orders/{id}``; ``DELETE /orders/{id}`` asks to cancel (202: the matcher applies it)."""
+    """``GET /orders/{id}``; ``PATCH /orders/{id}`` asks to amend and ``DELETE /orders/{id}`` to
+    cancel (both 202: the matcher applies them in the market's sequence)."""
 
     permission_classes = [HasScope]
-    required_scopes = {"GET": "read", "DELETE": "trade"}
+    required_scopes = {"GET": "read", "PATCH": "trade", "DELETE": "trade"}
+
+    @extend_schema_serializer(component_name="OrderAmendInput")
+    class AmendInputSerializer(serializers.Serializer):
+        price = DecimalString(required=False, allow_null=True, help_text="the new limit price")
+        quantity = DecimalString(required=False, allow_null=True,
+                                 help_text="the new total quantity, what has filled included")
 
     @extend_schema(responses={200: OrderOutputSerializer, **errors(*PRIVATE_ERRORS)}, operation_id="orders_get")
     def get(self, request, order_id: str):
         return Response(order_data(selectors.order_get(user=request.user, order_id=order_id)))
 
+    @extend_schema(
+        request=AmendInputSerializer, examples=AMEND_EXAMPLES, operation_id="orders_amend",
+        description="Amend an open limit or stop-limit order's price and/or total quantity. A smaller quantity "
+                    "at the same price keeps the order's place in the queue; a new price or a larger quantity "
+                    "sends it to the back (``priority_kept`` says which, as the order stands when asked). What "
+                    "more it needs is held at once (else ``insufficient_funds``, nothing changed); what it needs "
+                    "less is released when the matcher applies the amend. If the order fills first, the amend "
+                    "changes nothing.",
+        responses={202: AmendOutput, **errors(*PRIVATE_ERRORS)},
+    )
+    def patch(self, request, order_id: str):
+        data = self.AmendInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = services.order_amend(user=request.user, order_id=order_id, **data.validated_data)
+        return Response({**order_data(order), "priority_kept": order.priority_kept}, status=status.HTTP_202_ACCEPTED)
+
     @extend_schema(responses={202: OrderOutputSerializer, **errors(*PRIVATE_ERRORS)}, operation_id="orders_cancel")
     def delete(self, request, order_id: str):
         order = services.order_cancel(user=request.user, order_id=order_id)
+        return Response(order_data(order), status=status.HTTP_202_ACCEPTED)
+
+
+class OrderByClientIdApi(APIView):
+    """``GET`` and ``DELETE /orders/by-client-id/{client_order_id}``: as by id, for the order
+    carrying your ``client_order_id`` (the open one, else the latest)."""
+
+    permission_classes = [HasScope]
+    required_scopes = {"GET": "read", "DELETE": "trade"}
+
+    @extend_schema(responses={200: OrderOutputSerializer, **errors(*PRIVATE_ERRORS)},
+                   operation_id="orders_get_by_client_id")
+    def get(self, request, client_order_id: str):
+        return Response(order_data(selectors.order_get_by_client_id(user=request.user,
+                                                                    client_order_id=client_order_id)))
+
+    @extend_schema(responses={202: OrderOutputSerializer, **errors(*PRIVATE_ERRORS)},
+                   operation_id="orders_cancel_by_client_id")
+    def delete(self, request, client_order_id: str):
+        order = selectors.order_get_by_client_id(user=request.user, client_order_id=client_order_id)
+        order = services.order_cancel(user=request.user, order_id=order.pk)
         return Response(order_data(order), status=status.HTTP_202_ACCEPTED)
 
 
@@ -267,6 +336,7 @@ class FillOutputSerializer(serializers.Serializer):
     price = DecimalString()
     quantity = DecimalString()
     fee = serializers.SerializerMethodField()
+    fee_asset = serializers.SerializerMethodField()
     liquidity = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
 
@@ -282,6 +352,10 @@ class FillOutputSerializer(serializers.Serializer):
     def get_fee(self, fill) -> str:
         return decimal_str(fill.buyer_fee if self._is_buyer(fill) else fill.seller_fee)
 
+    def get_fee_asset(self, fill) -> str:
+        """Fees are charged in the asset received: base for the buyer, quote for the seller."""
+        return (fill.market.base if self._is_buyer(fill) else fill.market.quote).symbol
+
     def get_liquidity(self, fill) -> str:
         return "taker" if fill.aggressor == self.get_side(fill) else "maker"
 
@@ -294,8 +368,9 @@ class FillListApi(APIView):
                    responses={200: paginated(FillOutputSerializer, "FillPage"), **errors(*PRIVATE_ERRORS)})
     def get(self, request):
         query = parse_query(MarketQuery, request)
-        fills = selectors.fill_list(user=request.user, market=query.get("market"))
+        fills = selectors.fill_list(user=request.user, market=query.get("market"), since=query.get("since"),
+                                    until=query.get("until"))
         paginator = NewestFirst()
-        page = paginator.paginate_queryset(fills, request, view=self)
+        page = paginate(paginator, fills, request, self, query)
         data = FillOutputSerializer(page, many=True, context={"user": request.user}).data
         return paginator.get_paginated_response(data)
