@@ -2,7 +2,10 @@
 
 The matcher publishes after each commit (``publisher``): the book into Redis (``bookstore``),
 then Channels messages. Candles are written in the matcher's batch transaction (``services``).
-REST reads are in ``selectors``, rendered by ``api``; WebSockets are in ``consumers``.
+REST reads are in ``selectors``, rendered by ``api``; WebSockets are in ``consumers`` (one market
+per socket, and the private user stream) and ``stream`` (``/ws/stream/``: many markets and
+channels on one socket, by the subscribe protocol of ``subscriptions``); the candles channel is
+sent by ``candlefeed``.
 
 Book protocol (``/ws/markets/{symbol}/`` and ``GET markets/{symbol}/book-updates``):
 - a book message has ``sequence`` (the market sequence after its batch) and ``prev_sequence``
