@@ -50,6 +50,7 @@ EXACT: dict[str, type[ExchangeError] | type[Exception]] = {
     # An unknown id, someone else's order, or one that is no longer open: ccxt's manual says a
     # cancel that meets a filled or cancelled order raises OrderNotFound (a kind of InvalidOrder).
     "unknown_order": OrderNotFound,
+    "order_not_found": OrderNotFound,
     "order_not_open": OrderNotFound,
     "unknown_market": BadSymbol,
     "market_halted": MarketClosed,
