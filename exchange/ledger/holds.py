@@ -2,11 +2,11 @@
 
 Order entry commits orders in groups (one transaction for everything that arrived within a few
 milliseconds, or for a batch request). Placing each hold with its own statements cost a
-savepoint, a lock wait and four round trips per order; here a whole group costs four statements:
-lock the users' balance rows in the assets concerned (in (account, asset) order, so concurrent groups cannot deadlock), decide
-in Python with exact decimals which holds fit, then one UPDATE of the balances and one INSERT
-each for the entries and their postings. The rows are the same ``hold_place`` writes, so
-``verify_ledger`` checks them the same way.
+savepoint, a lock wait and four round trips per order; here a whole group costs two statements:
+lock the users' balance rows in the assets concerned (in (account, asset) order, so concurrent
+groups cannot deadlock), decide in Python with exact decimals which holds fit, then one
+statement that updates the balances and inserts the entries and their postings. The rows are
+the same ``hold_place`` writes, so ``verify_ledger`` checks them the same way.
 """
 from collections import defaultdict
 from dataclasses import dataclass
@@ -58,33 +58,35 @@ def holds_place_many(requests: list[HoldRequest]) -> list[bool]:
             placed.append(fits)
         if not taken:
             return placed
-        cursor.execute(
-            """UPDATE ledger_balance b SET available = b.available - v.amount, held = b.held + v.amount,
-                      updated_at = now()
-               FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[]) AS v(account_id, asset_id, amount)
-               WHERE b.account_id = v.account_id AND b.asset_id = v.asset_id""",
-            [[a for a, _ in taken], [s for _, s in taken], list(taken.values())],
-        )
         held = [r for r, ok in zip(requests, placed, strict=True) if ok]
-        cursor.execute(
-            """INSERT INTO ledger_ledgerentry (kind, reference, memo, created_at)
-               SELECT %s, reference, '', now() FROM unnest(%s::text[]) AS t(reference)
-               RETURNING id, reference""",
-            [EntryKind.HOLD, [r.reference for r in held]],
-        )
-        entry_of = {reference: entry_id for entry_id, reference in cursor.fetchall()}
-        entries, accounts, assets, buckets, amounts, names = [], [], [], [], [], []
+        references, accounts, assets, buckets, amounts, names = [], [], [], [], [], []
         for r in held:
             for bucket, amount, name in ((AVAILABLE, -r.amount, None), (HELD, r.amount, r.reference)):
-                entries.append(entry_of[r.reference])
+                references.append(r.reference)
                 accounts.append(account_of[r.user_id])
                 assets.append(r.asset_id)
                 buckets.append(bucket)
                 amounts.append(amount)
                 names.append(name)
+        # The balances, the entries and their postings in one statement: every data-modifying
+        # CTE runs to completion whether or not the outer INSERT reads it.
         cursor.execute(
-            """INSERT INTO ledger_posting (entry_id, account_id, asset_id, bucket, amount, hold)
-               SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::numeric[], %s::text[])""",
-            [entries, accounts, assets, buckets, amounts, names],
+            """WITH moved AS (
+                   UPDATE ledger_balance b SET available = b.available - v.amount, held = b.held + v.amount,
+                          updated_at = now()
+                   FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[]) AS v(account_id, asset_id, amount)
+                   WHERE b.account_id = v.account_id AND b.asset_id = v.asset_id),
+               entry AS (
+                   INSERT INTO ledger_ledgerentry (kind, reference, memo, created_at)
+                   SELECT %s, reference, '', now() FROM unnest(%s::text[]) AS t(reference)
+                   RETURNING id, reference)
+               INSERT INTO ledger_posting (entry_id, account_id, asset_id, bucket, amount, hold)
+               SELECT entry.id, p.account_id, p.asset_id, p.bucket, p.amount, p.hold
+               FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::text[], %s::numeric[], %s::text[])
+                    AS p(reference, account_id, asset_id, bucket, amount, hold)
+               JOIN entry ON entry.reference = p.reference""",
+            [[a for a, _ in taken], [s for _, s in taken], list(taken.values()),
+             EntryKind.HOLD, [r.reference for r in held],
+             references, accounts, assets, buckets, amounts, names],
         )
     return placed

@@ -46,7 +46,7 @@ def test_a_group_costs_the_same_statements_whatever_its_size(market, make_user, 
         assert inside[-1].startswith('WITH placed AS (INSERT INTO "trading_order"'), inside[-3:]
         assert ') INSERT INTO "trading_command"' in inside[-1], inside[-1]
     assert counts[0] == counts[1], counts
-    assert counts[0] <= 15, counts
+    assert counts[0] <= 13, counts
 
 
 def test_a_refused_order_in_a_group_changes_nothing_and_the_rest_are_placed(market, make_user):
