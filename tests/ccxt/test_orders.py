@@ -33,6 +33,9 @@ def test_limit_order_life_by_id_and_by_client_order_id(make_user, venue_for, led
     open_orders = venue.fetch_open_orders("BTC/USD")
     assert [o["id"] for o in open_orders] == [order["id"], second["id"], third["id"]]  # oldest first, as ccxt sorts
     assert [o["id"] for o in venue.fetch_open_orders(limit=2)] == [second["id"], third["id"]]  # the newest two
+    venue.options["pageSize"] = 2  # three orders over two pages: the driver follows the cursor
+    assert [o["id"] for o in venue.fetch_open_orders()] == [order["id"], second["id"], third["id"]]
+    assert [o["id"] for o in venue.fetch_open_orders(since=order["timestamp"], limit=2)] == [order["id"], second["id"]]
     assert venue.fetch_open_orders(since=third["timestamp"] + 1) == []  # none placed since
 
     # Amend: a smaller quantity keeps priority; the matcher applies it, then GET shows it.

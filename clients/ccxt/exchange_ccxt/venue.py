@@ -33,7 +33,7 @@ ACTIVE_STATUSES = ("trading", "post_only")
 # The signature covers the path as the server rebuilds it (Django's get_full_path(), which
 # escapes with escape_uri_path), so a path value is escaped with exactly its set of safe characters.
 PATH_SAFE = "/:@&+$,-_.!~*'()"
-# The most list items the venue gives per page (its CursorPagination max_page_size for orders).
+# The most list items the venue gives per page (PageQuery's limit on orders and fills).
 PAGE_MAX = 500
 
 
@@ -71,6 +71,8 @@ class Venue(ccxt.Exchange):
             "options": {
                 "adjustForTimeDifference": False,
                 "timeDifference": 0,
+                # Items per request when a list spans pages (the venue's maximum is 500).
+                "pageSize": PAGE_MAX,
             },
         })
 
@@ -153,12 +155,14 @@ class Venue(ccxt.Exchange):
         return self.request(path, "private", method, params or {})
 
     def _pages(self, path: str, params: dict, since: int | None, limit: int | None) -> list[dict]:
-        """A cursor-paginated list, newest first, as one list: ``limit`` items, or with ``since``
-        every page back to ``since`` (the venue filters by ``since`` too; this also stops on a
-        venue that does not)."""
-        wanted = limit if limit is not None and since is None else None
+        """A cursor-paginated list as one list of at most ``limit`` items (all without one).
+
+        The venue pages newest first, or oldest first from ``since``: either way the first
+        ``limit`` items it gives are the ones ccxt means (the latest ``limit``, or the first
+        ``limit`` from ``since``), so paging stops there."""
+        page_size = min(self.safe_integer(self.options, "pageSize", PAGE_MAX), PAGE_MAX)
         query = dict(params)
-        query["limit"] = min(wanted or PAGE_MAX, PAGE_MAX)
+        query["limit"] = min(limit or page_size, page_size)
         if since is not None:
             query["since"] = since
         items: list[dict] = []
@@ -168,12 +172,10 @@ class Venue(ccxt.Exchange):
             if not isinstance(results, list):
                 raise BadResponse(self.id + " " + path + ": expected a page with results")
             items.extend(results)
-            if wanted is not None and len(items) >= wanted:
-                return items[:wanted]
-            if since is not None and results and self.parse8601(results[-1].get("created_at")) < since:
-                return items
+            if limit is not None and len(items) >= limit:
+                return items[:limit]
             cursor = parse_qs(urlsplit(page.get("next") or "").query).get("cursor")
-            if not cursor:
+            if not cursor or not results:
                 return items
             query["cursor"] = cursor[0]
 
