@@ -5,7 +5,8 @@ import { CandleChart } from "./chart.js";
 import { UserStream } from "./user.js";
 import { ConnectionIndicator } from "./socket.js";
 import { OrderForm } from "./orderform.js";
-import { api, fixed, compact, time, dateTime, row, decimalsOf, compare } from "./util.js";
+import { AmendEditor } from "./amend.js";
+import { api, fixed, compact, time, dateTime, row, decimalsOf, compare, normalize } from "./util.js";
 
 const root = document.getElementById("trade");
 const rules = JSON.parse(document.getElementById("market-rules").textContent);
@@ -103,7 +104,7 @@ function setStatus(status) {
 }
 
 // ------------------------------------------------------------------ chart
-const chart = new CandleChart($("chart"), symbol);
+const chart = new CandleChart($("chart"), symbol, { tickSize: rules.tick_size });
 document.querySelector(".intervals").addEventListener("click", (e) => {
   const button = e.target.closest("button[data-interval]");
   if (!button) return;
@@ -135,42 +136,98 @@ const fills = [];
 
 function isOpen(o) { return o.status === "pending" || o.status === "open"; }
 
+let amend = null; // the in-place editor of open orders (signed in only)
+
+/** The amend the order is waiting for has reached it (its price and amount are the new ones). */
+function amendApplied(o, pending) {
+  return (!pending.price || (o.price && compare(o.price, pending.price) === 0)) &&
+    (!pending.quantity || (o.quantity && compare(o.quantity, pending.quantity) === 0));
+}
+
 function upsertOrder(o) {
   if (o.market !== symbol) return;
   const known = orders.get(o.id);
   // A late frame never turns a finished order back into an open one.
   if (known && !isOpen(known) && isOpen(o)) return;
   if (known && compare(known.filled_quantity || "0", o.filled_quantity || "0") > 0 && isOpen(o)) return;
-  orders.set(o.id, { ...known, ...o });
+  const merged = { ...known, ...o };
+  if (merged.amend_pending && (amendApplied(merged, merged.amend_pending) || !isOpen(merged))) merged.amend_pending = null;
+  orders.set(o.id, merged);
   renderOrders();
+}
+
+function button(text, attrs) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "ghost small";
+  b.textContent = text;
+  for (const [k, v] of Object.entries(attrs)) b.setAttribute(k, v);
+  return b;
+}
+
+function openOrderRows(o) {
+  const kept = amend && amend.rowsFor(o);
+  if (kept) return kept;
+  const actions = document.createElement("span");
+  actions.className = "row-actions";
+  // Orders with a limit price can be amended (price and amount); a market order never rests.
+  if (amend && o.price && o.quantity) {
+    const edit = button("Edit", { "aria-label": `Amend order ${o.id}`, "data-amend": o.id });
+    if (o.cancel_requested || o.amend_pending) edit.disabled = true;
+    actions.append(edit, " ");
+  }
+  const cancel = button("Cancel", { "aria-label": `Cancel order ${o.id}`, "data-cancel": o.id });
+  if (o.cancel_requested) cancel.disabled = true;
+  actions.append(cancel);
+  const tr = row([[o.created_at ? dateTime(o.created_at) : "", "muted"], [o.side, o.side === "buy" ? "up" : "down"], typeText(o),
+    [o.price ? fixed(o.price, PD) : "market", "num"], [o.quantity ? fixed(o.quantity, QD) : quoteText(o), "num"],
+    [fixed(o.filled_quantity || "0", QD), "num"], actions], { "data-order-id": o.id, "data-status": o.status });
+  if (o.amend_pending) {
+    tr.dataset.amending = "1";
+    tr.title = "Amend sent: waiting for the matcher";
+  }
+  return [tr];
+}
+
+/** The type as a trader reads it: "stop-market @ 31000.00", "limit FOK". */
+function typeText(o) {
+  let text = (o.type || "").replace("_", "-");
+  if (o.stop_price) text += ` @ ${fixed(o.stop_price, PD)}`;
+  // A market order is IOC unless it says FOK: name the time in force only when it is not the default.
+  const tif = (o.time_in_force || "").toUpperCase();
+  const marketLike = o.type === "market" || o.type === "stop_market";
+  if (tif === "FOK" || (tif === "IOC" && !marketLike)) text += ` ${tif}`;
+  if (o.post_only) text += " post-only";
+  return text;
+}
+
+function quoteText(o) {
+  return o.quote_amount ? `${normalize(o.quote_amount)} ${rules.quote}` : "—";
 }
 
 function renderOrders() {
   const all = [...orders.values()].sort((a, b) => b.id - a.id);
   const open = all.filter(isOpen);
   $("open-count").textContent = open.length ? `(${open.length})` : "";
-  $("open-orders").replaceChildren(...open.map((o) => {
-    const cancel = document.createElement("button");
-    cancel.type = "button";
-    cancel.className = "ghost small";
-    cancel.textContent = "Cancel";
-    cancel.setAttribute("aria-label", `Cancel order ${o.id}`);
-    cancel.dataset.cancel = o.id;
-    if (o.cancel_requested) cancel.disabled = true;
-    return row([[o.created_at ? dateTime(o.created_at) : "", "muted"], [o.side, o.side === "buy" ? "up" : "down"], o.type,
-      [o.price ? fixed(o.price, PD) : "market", "num"], [o.quantity ? fixed(o.quantity, QD) : "—", "num"],
-      [fixed(o.filled_quantity || "0", QD), "num"], cancel], { "data-order-id": o.id, "data-status": o.status });
-  }));
+  if (amend) amend.forget(new Set(open.map((o) => o.id)));
+  $("open-orders").replaceChildren(...open.flatMap(openOrderRows));
   $("order-history").replaceChildren(...all.filter((o) => !isOpen(o)).slice(0, 100).map((o) =>
-    row([[o.created_at ? dateTime(o.created_at) : "", "muted"], [o.side, o.side === "buy" ? "up" : "down"], o.type,
-      [o.price ? fixed(o.price, PD) : "market", "num"], [o.quantity ? fixed(o.quantity, QD) : "—", "num"],
+    row([[o.created_at ? dateTime(o.created_at) : "", "muted"], [o.side, o.side === "buy" ? "up" : "down"], typeText(o),
+      [o.price ? fixed(o.price, PD) : "market", "num"], [o.quantity ? fixed(o.quantity, QD) : quoteText(o), "num"],
       [fixed(o.filled_quantity || "0", QD), "num"], o.status], { "data-order-id": o.id, "data-status": o.status })));
+}
+
+/** The asset a fill's fee was charged in: the API says so; else the rule (a buyer pays in the
+ * base asset it receives, a seller in the quote asset). */
+function feeAsset(f) {
+  return f.fee_asset || (f.side === "buy" ? rules.base : rules.quote);
 }
 
 function renderFills() {
   $("fills").replaceChildren(...fills.slice(0, 100).map((f) =>
     row([[dateTime(f.created_at || f.ts), "muted"], [f.side, f.side === "buy" ? "up" : "down"], [fixed(f.price, PD), "num"],
-      [fixed(f.quantity, QD), "num"], [f.fee, "num"], f.liquidity], { "data-order-id": f.order_id })));
+      [fixed(f.quantity, QD), "num"], [`${normalize(f.fee)} ${feeAsset(f)}`, "num"], f.liquidity || "—"],
+    { "data-order-id": f.order_id, "data-fee-asset": feeAsset(f) })));
 }
 
 function renderBalances() {
@@ -204,6 +261,10 @@ if (authenticated) {
     // tells of it, so read the balances again.
     onPlaced: (order) => { upsertOrder(order); refreshBalances(); },
   });
+  amend = new AmendEditor($("open-orders"), $("orders-note"), {
+    rules,
+    onOrder: (o) => { if (o) upsertOrder(o); else renderOrders(); refreshBalances(); },
+  });
   new UserStream({
     onOrder: (o) => upsertOrder(o),
     onFill: (market, f) => {
@@ -222,6 +283,13 @@ if (authenticated) {
   });
 
   $("open-orders").addEventListener("click", async (e) => {
+    const edit = e.target.closest("button[data-amend]");
+    if (edit) {
+      const tr = edit.closest("tr");
+      const order = orders.get(Number(edit.dataset.amend));
+      if (order) amend.start(order, { row: tr, price: tr.children[3], quantity: tr.children[4], actions: tr.children[6] });
+      return;
+    }
     const button = e.target.closest("button[data-cancel]");
     if (!button) return;
     button.disabled = true;
@@ -260,5 +328,26 @@ for (const tab of tabs) {
     const i = tabs.indexOf(tab);
     const next = e.key === "ArrowRight" ? tabs[(i + 1) % tabs.length] : e.key === "ArrowLeft" ? tabs[(i - 1 + tabs.length) % tabs.length] : null;
     if (next) { e.preventDefault(); selectTab(next); next.focus(); }
+  });
+}
+
+// Keyboard shortcuts (listed on the page): b / s side, / the price, Esc clears, ? the list.
+// None fires while the reader types in a field, except Esc.
+if (form) {
+  document.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
+    const t = e.target;
+    const typing = t instanceof HTMLElement && (t.isContentEditable || t.tagName === "TEXTAREA" || t.tagName === "SELECT" ||
+      (t.tagName === "INPUT" && !["radio", "checkbox", "button", "submit"].includes(t.type)));
+    if (e.key === "Escape") {
+      if (amend && amend.editing) { amend.stop(); return; }
+      form.clear();
+      if (typing) t.blur();
+      return;
+    }
+    if (typing) return;
+    if (e.key === "b" || e.key === "s") { e.preventDefault(); form.setSide(e.key === "b" ? "buy" : "sell"); }
+    else if (e.key === "/") { e.preventDefault(); form.focusFirst(); }
+    else if (e.key === "?") { e.preventDefault(); const d = $("shortcuts"); d.open = !d.open; }
   });
 }
