@@ -96,7 +96,8 @@ def test_amend_of_a_finished_or_someone_elses_order_is_refused(trader, bid, make
     other = signed(make_user("other", USD="1000"))
     before = state()
     assert_error(other.call("PATCH", f"/api/v1/orders/{bid.pk}", {"quantity": "0.5"}), 404, "unknown_order")
-    assert_error(api.call("PATCH", "/api/v1/orders/999999999", {"quantity": "0.5"}), 404, "unknown_order")
+    for unknown in ("999999999", "99999999999999999999999", "abc"):
+        assert_error(api.call("PATCH", f"/api/v1/orders/{unknown}", {"quantity": "0.5"}), 404, "unknown_order")
     assert state() == before
     for finished in ("filled", "cancelled"):
         Order.objects.filter(pk=bid.pk).update(status=finished)
