@@ -107,6 +107,11 @@ class MarketMaker:
             except (ccxt.NetworkError, ccxt.ExchangeNotAvailable) as exc:
                 print(f"venue busy, retrying: {exc}")  # rate limits and overload are worth waiting out
         self.venue.cancel_all_orders(self.symbol)
+        # Cancels are applied by the matcher just after the 202: wait for them, so the balances
+        # printed below no longer count the quotes' holds.
+        deadline = time.monotonic() + 10
+        while self.venue.fetch_open_orders(self.symbol) and time.monotonic() < deadline:
+            time.sleep(0.2)
         print(f"done: {len(self.fills)} fills")
         market = self.venue.market(self.symbol)
         for row in self.venue.fetch_balance()["info"]:
