@@ -4,8 +4,9 @@ closed candle sent once (with ``closed: true``).
 It runs in the matcher's fan-out process (``publisher.run_fanout``), after the batches' commits:
 the candles it reads are the ones the matcher wrote in those transactions
 (``services.candles_upsert``), so a pushed candle is never ahead of the fills. It is sent to the
-group ``candles.{symbol}.{interval}``, which only the multi-market socket (``/ws/stream/``) joins:
-the per-market sockets see no new message type.
+group ``candles.{symbol}`` (one message per market and send, every interval's candles in it; a
+socket forwards the intervals it subscribed to), which only the multi-market socket
+(``/ws/stream/``) joins: the per-market sockets see no new message type.
 
 When is a candle closed? A trade's time is its order's entry time, so a trade matched just after a
 bucket's end may still belong to it: a bucket is closed ``CLOSE_GRACE`` seconds after its end, or
@@ -24,8 +25,8 @@ CLOSE_GRACE = 2.0
 CandleDue = tuple[str, int, str, int, bool]
 
 
-def candles_group(symbol: str, interval: str) -> str:
-    return f"candles.{symbol}.{interval}"
+def candles_group(symbol: str) -> str:
+    return f"candles.{symbol}"
 
 
 class OpenCandles:
@@ -58,6 +59,9 @@ class OpenCandles:
                 self.open[key] = (market_id, latest)
         return out
 
+    def has_due(self, now: float) -> bool:
+        return any(now >= start + INTERVALS[interval] + self.grace for (_, interval), (_, start) in self.open.items())
+
     def due(self, now: float) -> list[CandleDue]:
         """The open candles whose bucket ended at least ``grace`` seconds ago: sent closed, once."""
         out: list[CandleDue] = []
@@ -69,19 +73,30 @@ class OpenCandles:
 
 
 class CandleFeed:
-    """The fan-out's sender of the candles channel (one per fan-out process)."""
+    """The fan-out's sender of the candles channel (one per fan-out process).
+
+    Trades are gathered and their candles sent at most every ``SEND_EVERY`` seconds: under load
+    the fan-out turns many times a second, and each send costs a read of the candles and a
+    ``group_send`` per market whether or not anyone listens."""
+
+    SEND_EVERY = 0.25
 
     def __init__(self) -> None:
         self.candles = OpenCandles()
+        self.pending: dict[str, tuple[int, list[datetime]]] = {}  # symbol -> (market id, trade times)
+        self.last_send = 0.0
 
     def send(self, loop, layer, items: list[dict], now: float) -> None:
         """After ``items`` (batches, in order) were published, and on every idle turn: push the
         candles their trades changed and close the ones whose time has come."""
-        times: dict[str, tuple[int, list[datetime]]] = {}
         for item in items:
             if item["fills"]:
-                times.setdefault(item["symbol"], (item["market_id"], []))[1].extend(f[-1] for f in item["fills"])
-        due = [d for symbol, (market_id, ts) in times.items() for d in self.candles.traded(symbol, market_id, ts, now)]
+                self.pending.setdefault(item["symbol"], (item["market_id"], []))[1].extend(f[-1] for f in item["fills"])
+        due: list[CandleDue] = []
+        # Never close a candle before the trades waiting for it are counted.
+        if self.pending and (now - self.last_send >= self.SEND_EVERY or self.candles.has_due(now)):
+            pending, self.pending, self.last_send = self.pending, {}, now
+            due = [d for symbol, (market_id, ts) in pending.items() for d in self.candles.traded(symbol, market_id, ts, now)]
         due.extend(self.candles.due(now))
         if due:
             self._send(loop, layer, due)
@@ -92,12 +107,12 @@ class CandleFeed:
         from exchange.marketdata.selectors import candle_rows
 
         rows = candle_rows(keys=[(market_id, interval, start) for _, market_id, interval, start, _ in due])
-        frames: dict[tuple[str, str], list[dict]] = {}
+        frames: dict[str, list[dict]] = {}
         for symbol, market_id, interval, start, closed in due:
             row = rows.get((market_id, interval, start))
             if row is not None:  # always there: the trades that made it committed before this
                 opened = datetime.fromtimestamp(start, tz=UTC)
-                frames.setdefault((symbol, interval), []).append(candle_message(symbol, interval, opened, row, closed))
-        for (symbol, interval), out in frames.items():
-            loop.run_until_complete(layer.group_send(candles_group(symbol, interval), {
-                "type": "md.candle", "market": symbol, "interval": interval, "frames": out}))
+                frames.setdefault(symbol, []).append(candle_message(symbol, interval, opened, row, closed))
+        for symbol, out in frames.items():
+            loop.run_until_complete(layer.group_send(candles_group(symbol), {
+                "type": "md.candle", "market": symbol, "frames": out}))

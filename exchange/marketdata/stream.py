@@ -127,14 +127,13 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         for frame in frames:
             channel = FRAME_CHANNELS.get(frame["type"])
             if channel == "book":
-                if snapshot is None or frame["sequence"] <= snapshot or "book" not in channels:
-                    continue
+                wanted = "book" in channels and snapshot is not None and frame["sequence"] > snapshot
             elif channel == "trades":
-                if "trades" not in channels:
-                    continue
-            elif not channels:  # a status message: for every subscriber of the market
-                continue
-            await self.send_json({**frame, "channel": channel or frame["type"]})
+                wanted = "trades" in channels
+            else:  # a status message goes to every subscriber of the market; anything else to none
+                wanted = channel == "status" and bool(channels)
+            if wanted:
+                await self.send_json({**frame, "channel": channel})
 
     async def md_ticker(self, event):
         ticker = event["ticker"]
@@ -142,8 +141,9 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({**ticker, "channel": "ticker"})
 
     async def md_candle(self, event):
-        if f"candles:{event['interval']}" in self.subscriptions.channels(event["market"]):
-            for frame in event["frames"]:
+        channels = self.subscriptions.channels(event["market"])
+        for frame in event["frames"]:  # every interval's candles: forward the subscribed ones
+            if frame["channel"] in channels:
                 await self.send_json(frame)
 
     async def layer_lost(self, event):

@@ -107,7 +107,7 @@ class Subscriptions:
         for market, channels in self.by_market.items():
             for channel in channels:
                 interval = candle_interval(channel)
-                out.add(market_group(market) if interval is None else candles_group(market, interval))
+                out.add(market_group(market) if interval is None else candles_group(market))
         return out
 
     def add(self, markets: tuple[str, ...], channels: tuple[str, ...]) -> None:
