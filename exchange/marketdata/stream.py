@@ -82,14 +82,15 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         self.subscriptions.add(request.markets, request.channels)  # or too_many_subscriptions, nothing changed
         for group in sorted(self.subscriptions.groups() - self.joined):
             if not await group_join(self.channel_layer, group, self.channel_name):
-                await self._error(ExchangeError("unavailable", "market data is restarting: reconnect"), request.id)
-                await self.close(code=CLOSE_UNAVAILABLE)
-                return
+                return await self._unavailable(request)
             self.joined.add(group)
         await self._ack(request)
         if "book" in request.channels:
             # After the joins: every book message after these snapshots reaches this socket.
-            snapshots = await database_sync_to_async(_snapshots)(list(request.markets))
+            try:
+                snapshots = await database_sync_to_async(_snapshots)(list(request.markets))
+            except (RedisError, OSError):
+                return await self._unavailable(request)
             for symbol in request.markets:
                 snapshot = snapshots[symbol]
                 self.snapshot_sequence[symbol] = snapshot.sequence
@@ -107,6 +108,11 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             with contextlib.suppress(RedisError, OSError):  # a membership Redis lost is gone anyway
                 await self.channel_layer.group_discard(group, self.channel_name)
         await self._ack(request)
+
+    async def _unavailable(self, request: Request) -> None:
+        """Redis is down: as for a lost layer, the client reconnects and subscribes again."""
+        await self._error(ExchangeError("unavailable", "market data is restarting: reconnect"), request.id)
+        await self.close(code=CLOSE_UNAVAILABLE)
 
     async def _ack(self, request: Request) -> None:
         await self.send_json({"type": "ack", "op": request.op, "id": request.id,
