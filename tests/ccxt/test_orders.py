@@ -13,14 +13,15 @@ def test_limit_order_life_by_id_and_by_client_order_id(make_user, venue_for, led
     venue = venue_for(make_user("alice", USD="20000"))
     assert D(venue.fetch_balance()["USD"]["free"]) == D("20000")
 
-    order = venue.create_order("BTC/USD", "limit", "buy", 0.1, 25000.0, {"clientOrderId": "bot-1", "postOnly": True})
+    # A client order id with a space, a slash and a hash: escaped in the path as the server signs it.
+    order = venue.create_order("BTC/USD", "limit", "buy", 0.1, 25000.0, {"clientOrderId": "bot 1/#a", "postOnly": True})
     assert (order["symbol"], order["type"], order["side"], order["clientOrderId"], order["postOnly"]) == (
-        "BTC/USD", "limit", "buy", "bot-1", True)
+        "BTC/USD", "limit", "buy", "bot 1/#a", True)
     assert (D(order["price"]), D(order["amount"]), order["status"]) == (D("25000"), D("0.1"), "open")
     assert order["timeInForce"] == "PO"
     wait_status(venue, order["id"], "open")
 
-    by_client_id = venue.fetch_order(None, "BTC/USD", {"clientOrderId": "bot-1"})
+    by_client_id = venue.fetch_order(None, "BTC/USD", {"clientOrderId": "bot 1/#a"})
     assert by_client_id["id"] == order["id"]
     balance = venue.fetch_balance()
     # 2500 USD held by the order (plus its fee reserve, if the venue holds one).
@@ -50,7 +51,7 @@ def test_limit_order_life_by_id_and_by_client_order_id(make_user, venue_for, led
     assert (D(amended["price"]), D(amended["amount"]), amended["status"]) == (D("25100"), D("0.04"), "open")
 
     # Cancel by client order id, by id, then all that is left.
-    cancelled = venue.cancel_order(None, "BTC/USD", {"clientOrderId": "bot-1"})
+    cancelled = venue.cancel_order(None, "BTC/USD", {"clientOrderId": "bot 1/#a"})
     assert cancelled["id"] == order["id"]
     assert wait_status(venue, order["id"], "cancelled")["status"] == "canceled"
     venue.cancel_order(second["id"], "BTC/USD")
