@@ -1,6 +1,8 @@
 """Decimals as plain strings (no exponent, no trailing zeros) in every API response."""
+import re
 from decimal import Decimal
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -25,11 +27,40 @@ class DecimalString(serializers.Field):
         return str(data)
 
 
+class StrictCharField(serializers.CharField):
+    """Text that must be sent as a JSON string: DRF's ``CharField`` turns ``0`` into ``"0"``,
+    which the schema (and a client comparing ids) says is not the same thing."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class LowerChoiceField(serializers.ChoiceField):
     """A choice given in any case (``GTC``, ``Buy``), read as its lower-case form: clients
     written for other venues send upper case, and refusing them over case helps no one."""
 
     def to_internal_value(self, data):
         if isinstance(data, str):
-            data = data.strip().lower()
+            data = data.lower()
         return super().to_internal_value(data)
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+class LowerChoiceFieldSchema(OpenApiSerializerFieldExtension):
+    """In the schema, a request's choice is any case of one of the choices (a pattern, since
+    OpenAPI's enum is case-sensitive: a schema-driven client or fuzzer must see "FOK" as valid);
+    a response's is the lower-case enum."""
+
+    target_class = "exchange.api.fields.LowerChoiceField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        choices = [str(c) for c in self.target.choices]
+        if direction == "response":
+            return {"type": "string", "enum": choices}
+        return {"type": "string", "pattern": "^(" + "|".join(_any_case(c) for c in choices) + ")$",
+                "example": choices[0], "description": f"one of {', '.join(choices)}, in any case"}

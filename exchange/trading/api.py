@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exchange.api.errors import exception_handler
-from exchange.api.fields import DecimalString, LowerChoiceField, decimal_str
+from exchange.api.fields import DecimalString, LowerChoiceField, StrictCharField, decimal_str
 from exchange.api.permissions import HasScope
 from exchange.api.schema import PRIVATE_ERRORS, PageQuery, errors, paginated, parse_query
 from exchange.api.throttling import AccountRateThrottle, OrderRateThrottle, window_wait
@@ -106,7 +106,7 @@ class OrderListApi(APIView):
             help_text="gtc (rests until cancelled), ioc (fill what you can now, cancel the rest), fok (fill all "
                       "now or nothing). Any case. A market order is always ioc.")
         post_only = serializers.BooleanField(default=False, help_text="rejected instead of taking liquidity (gtc limits)")
-        client_order_id = serializers.CharField(max_length=64, required=False, allow_null=True,
+        client_order_id = StrictCharField(max_length=64, required=False, allow_null=True,
                                                 help_text="your id: retrying with it never places twice")
         stp = LowerChoiceField(choices=STP_MODES, default="cancel_newest",
                                help_text="self-trade prevention when this order would trade with your own. Any case.")
@@ -127,11 +127,7 @@ class OrderListApi(APIView):
     @extend_schema(request=InputSerializer, responses={201: OrderOutputSerializer, **errors(*PRIVATE_ERRORS)},
                    operation_id="orders_place", examples=ORDER_EXAMPLES)
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        fields["order_type"] = fields.pop("type")
-        result = services.order_place_batch(user=request.user, orders=[fields])[0]
+        result = services.order_place_batch(user=request.user, orders=[order_input(request.data)])[0]
         if isinstance(result, ExchangeError):
             raise result
         return Response(order_data(result), status=status.HTTP_201_CREATED)
@@ -141,6 +137,19 @@ class OrderListApi(APIView):
     def delete(self, request):
         orders = services.order_cancel_all(user=request.user, market=request.query_params.get("market"))
         return Response(OrderOutputSerializer(orders, many=True).data)
+
+
+_ORDER_INPUT = OrderListApi.InputSerializer()
+
+
+def order_input(data: object) -> dict:
+    """One order's terms as the services name them, checked by one shared ``InputSerializer``:
+    a serializer made per order deep-copies its eleven fields, which was most of the CPU a batch
+    of 20 spent in the view. (Its fields keep no state between calls; the errors are those
+    ``is_valid`` gives.) Raises ``ValidationError``."""
+    fields = dict(_ORDER_INPUT.run_validation(data))
+    fields["order_type"] = fields.pop("type")
+    return fields
 
 
 class OrderDetailApi(APIView):
@@ -296,13 +305,11 @@ class OrderBatchApi(APIView):
         valid: list[dict] = []
         results: list[dict | None] = []
         for item in items:
-            data = OrderListApi.InputSerializer(data=item)
-            if data.is_valid():
-                fields = dict(data.validated_data)
-                valid.append({"order_type": fields.pop("type"), **fields})
+            try:
+                valid.append(order_input(item))
                 results.append(None)
-            else:
-                results.append(_error_item(exceptions.ValidationError(data.errors)))
+            except exceptions.ValidationError as exc:
+                results.append(_error_item(exc))
         placed = iter(services.order_place_batch(user=request.user, orders=valid) if valid else [])
         out = []
         for result in results:

@@ -288,6 +288,17 @@ def test_choices_are_accepted_in_any_case(trader):
     assert Order.objects.get(pk=body["id"]).stp == "cancel_oldest"
     assert_error(api.call("POST", "/api/v1/orders", {"market": "BTC-USD", "side": "HOLD", "price": "100",
                                                       "quantity": "0.1"}), 400, "invalid_side")
+    assert_error(api.call("POST", "/api/v1/orders", {"market": "BTC-USD", "side": " buy", "price": "100",
+                                                      "quantity": "0.1"}), 400, "invalid_side")  # case, not spaces
+
+
+def test_a_client_order_id_must_be_a_string(trader):
+    _, api = trader
+    before = state()
+    assert_error(api.call("POST", "/api/v1/orders", {"market": "BTC-USD", "side": "buy", "price": "100",
+                                                      "quantity": "0.1", "client_order_id": 0}), 400,
+                 "invalid_client_order_id")
+    assert state() == before
 
 
 @pytest.mark.parametrize("name", list(ORDER_BODIES))
