@@ -12,7 +12,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exchange.api.errors import exception_handler
-from exchange.api.fields import DecimalString, LowerChoiceField, StrictCharField, decimal_str
+from exchange.api.fields import (
+    DecimalString,
+    LowerChoiceField,
+    StrictBooleanField,
+    StrictCharField,
+    decimal_str,
+)
 from exchange.api.permissions import HasScope
 from exchange.api.schema import PRIVATE_ERRORS, PageQuery, errors, paginated, parse_query
 from exchange.api.throttling import AccountRateThrottle, OrderRateThrottle, window_wait
@@ -105,7 +111,7 @@ class OrderListApi(APIView):
             choices=["gtc", "ioc", "fok"], default="gtc",
             help_text="gtc (rests until cancelled), ioc (fill what you can now, cancel the rest), fok (fill all "
                       "now or nothing). Any case. A market order is always ioc.")
-        post_only = serializers.BooleanField(default=False, help_text="rejected instead of taking liquidity (gtc limits)")
+        post_only = StrictBooleanField(default=False, help_text="rejected instead of taking liquidity (gtc limits)")
         client_order_id = StrictCharField(max_length=64, required=False, allow_null=True,
                                                 help_text="your id: retrying with it never places twice")
         stp = LowerChoiceField(choices=STP_MODES, default="cancel_newest",

@@ -26,6 +26,7 @@ from exchange.infra.bulk import unnest_insert
 from exchange.ledger.holds import HoldRequest, holds_place_many
 from exchange.markets.models import Market
 from exchange.markets.rules import validate_order
+from exchange.markets.selectors import markets_by_symbol
 from exchange.trading.fees import fee_rates_for, fee_tiers
 from exchange.trading.models import OPEN_STATUSES, Command, CommandKind, Order
 from exchange.trading.streams import publish_commands
@@ -104,8 +105,7 @@ def _check_group(requests: list[PlaceRequest]) -> tuple[list, list[_Candidate]]:
         except ExchangeError as exc:
             results[i] = exc
     live = [i for i, r in enumerate(results) if r is None]
-    markets = {m.symbol: m for m in Market.objects.select_related("base", "quote")
-               .filter(symbol__in={requests[i].market for i in live})}
+    markets = markets_by_symbol({requests[i].market for i in live})
     frozen, open_count, open_by_client_id = _entry_checks([requests[i] for i in live], markets)
     tiers = {quote_id: fee_tiers(quote_id=quote_id) for quote_id in {m.quote_id for m in markets.values()}}
     cap = settings.EXCHANGE_MAX_OPEN_ORDERS
