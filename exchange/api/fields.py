@@ -3,7 +3,6 @@ import re
 from decimal import Decimal
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
@@ -13,7 +12,6 @@ def decimal_str(value: Decimal | None) -> str | None:
     return format(Decimal(value).normalize(), "f")
 
 
-@extend_schema_field({"type": "string", "format": "decimal", "pattern": r"^-?[0-9]+(\.[0-9]+)?$", "example": "0.01"})
 class DecimalString(serializers.Field):
     """Reads a decimal given as a string; writes ``format(normalize(), 'f')``."""
 
@@ -25,6 +23,30 @@ class DecimalString(serializers.Field):
         if isinstance(data, bool) or not isinstance(data, str | int):
             raise serializers.ValidationError("must be a decimal string")
         return str(data)
+
+
+class DecimalStringSchema(OpenApiSerializerFieldExtension):
+    """A request may send a decimal as a string or an integer (``to_internal_value``); a
+    response always has a string. The schema says both, so that a schema-driven client or
+    fuzzer knows an integer amount is valid input."""
+
+    target_class = "exchange.api.fields.DecimalString"
+
+    def map_serializer_field(self, auto_schema, direction):
+        text = {"type": "string", "format": "decimal", "pattern": r"^-?[0-9]+(\.[0-9]+)?$", "example": "0.01"}
+        if direction == "response":
+            return text
+        return {"anyOf": [text, {"type": "integer"}]}
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false as JSON booleans only: DRF's ``BooleanField`` also reads 0, 1, "yes", "off"
+    and more, none of which the schema allows."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
 
 
 class StrictCharField(serializers.CharField):
