@@ -154,6 +154,8 @@ CHANNEL_LAYERS = {
                    "capacity": env.int("EXCHANGE_CHANNEL_CAPACITY", default=10_000)},
     },
 }
+# (market, channel) pairs one /ws/stream/ socket may follow at once (exchange/marketdata/subscriptions.py).
+EXCHANGE_WS_MAX_SUBSCRIPTIONS = env.int("EXCHANGE_WS_MAX_SUBSCRIPTIONS", default=200)
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None

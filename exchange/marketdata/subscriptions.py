@@ -28,7 +28,7 @@ MAX_ID_LENGTH = 64
 
 def max_subscriptions() -> int:
     """(market, channel) pairs one socket may hold: each costs a group membership in Redis."""
-    return getattr(settings, "EXCHANGE_WS_MAX_SUBSCRIPTIONS", 200)
+    return settings.EXCHANGE_WS_MAX_SUBSCRIPTIONS
 
 
 @dataclass(frozen=True)
