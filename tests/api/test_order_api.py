@@ -292,12 +292,12 @@ def test_choices_are_accepted_in_any_case(trader):
                                                       "quantity": "0.1"}), 400, "invalid_side")  # case, not spaces
 
 
-def test_a_client_order_id_must_be_a_string(trader):
+@pytest.mark.parametrize(("field", "value"), [("client_order_id", 0), ("post_only", 0), ("post_only", "yes")])
+def test_fields_take_only_the_json_types_the_schema_names(trader, field, value):
     _, api = trader
     before = state()
     assert_error(api.call("POST", "/api/v1/orders", {"market": "BTC-USD", "side": "buy", "price": "100",
-                                                      "quantity": "0.1", "client_order_id": 0}), 400,
-                 "invalid_client_order_id")
+                                                      "quantity": "0.1", field: value}), 400, f"invalid_{field}")
     assert state() == before
 
 
