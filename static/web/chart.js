@@ -49,6 +49,8 @@ export class CandleChart {
     });
     this.candles = this.chart.addSeries(CandlestickSeries, {
       upColor: UP, downColor: DOWN, borderVisible: false, wickUpColor: UP, wickDownColor: DOWN,
+      // The last price stays labelled on the scale; a line across the chart would hide a flat candle.
+      priceLineVisible: false,
       priceFormat: { type: "price", precision: decimals, minMove: this.tick },
       // One trade makes a candle with no height: give the scale a sensible span around it.
       autoscaleInfoProvider: (original) => this.framePrices(original()),
