@@ -98,3 +98,12 @@ def test_matcher_metrics_module(private_redis):
     client.xreadgroup("matchers", "matcher", {"cmd:TEST-X": ">"}, count=3)  # 3 pending, 4 unread
     metrics.backlog_sample("TEST-X", client, "cmd:TEST-X", "matchers")
     assert REGISTRY.get_sample_value("exchange_matcher_stream_backlog", {"market": "TEST-X"}) == 7
+
+
+def test_user_detail_shows_orders_and_fills_at_the_market_precision(admin_client, market, make_user, private_redis):
+    _activity(market, make_user)
+    buyer = Fill.objects.first().buyer
+    page = admin_client.get(f"/console/users/{buyer.pk}/").content.decode()
+    assert "<td>100.00</td><td>0.5000</td>" in page  # a fill: price at the tick, amount at the lot
+    assert "<td>99.00</td><td>1.0000</td>" in page  # the open bid
+    assert "000000" not in page.split("Ledger")[0]
