@@ -288,23 +288,23 @@ class Venue(Transport):
         path, request = self._order_path(id, params)
         return self.parse_order(self._private(path, "DELETE", request))
 
+    def _market_filter(self, symbol: str | None) -> tuple[dict[str, Any], dict | None]:
+        """The ``market`` query of a list or cancel-all, and the ccxt market, for ``symbol`` or all."""
+        if symbol is None:
+            return {}, None
+        market = self.market(symbol)
+        return {"market": market["id"]}, market
+
     def cancel_all_orders(self, symbol: str | None = None, params: dict | None = None) -> list[dict]:
         self.load_markets()
-        request: dict[str, Any] = {}
-        market = None
-        if symbol is not None:
-            market = self.market(symbol)
-            request["market"] = market["id"]
+        request, market = self._market_filter(symbol)
         return self.parse_orders(self._private("orders", "DELETE", self.extend(request, params or {})), market)
 
     def _fetch_orders(self, status: str, symbol: str | None, since: int | None, limit: int | None,
                       params: dict | None) -> list[dict]:
         self.load_markets()
-        request: dict[str, Any] = {"status": status}
-        market = None
-        if symbol is not None:
-            market = self.market(symbol)
-            request["market"] = market["id"]
+        request, market = self._market_filter(symbol)
+        request["status"] = status
         orders = self._pages("orders", self.extend(request, params or {}), since, limit)
         return self.parse_orders(orders, market, since, limit)
 
@@ -322,11 +322,7 @@ class Venue(Transport):
                         params: dict | None = None) -> list[dict]:
         """The caller's fills, with fee, fee currency and maker/taker."""
         self.load_markets()
-        request: dict[str, Any] = {}
-        market = None
-        if symbol is not None:
-            market = self.market(symbol)
-            request["market"] = market["id"]
+        request, market = self._market_filter(symbol)
         fills = self._pages("fills", self.extend(request, params or {}), since, limit)
         return self.parse_trades(fills, market, since, limit)
 
