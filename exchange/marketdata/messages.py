@@ -6,6 +6,7 @@ from django.db import connection
 
 from exchange.marketdata.checksum import decimal_text
 from exchange.marketdata.models import INTERVALS
+from exchange.marketdata.order_events import order_event
 
 
 def _text(value):
@@ -63,8 +64,6 @@ def user_events(items: list[dict]) -> dict[int, list[dict]]:
     """Per user, the frames of these batches, in order: ``order`` (each order's state after its
     batch), ``fill`` (one per side of each trade), then one ``balance`` (the touched assets, read
     now, after the commits). Two queries in all. The per-user ``sequence`` is set by the caller."""
-    from exchange.marketdata.publisher import order_event
-
     events: dict[int, list[dict]] = defaultdict(list)
     orders = [(item, o) for item in items for o in item["orders"] if order_event(o["status"], o["filled_quantity"])]
     statics = _order_rows([o["order_id"] for _, o in orders]) if orders else {}

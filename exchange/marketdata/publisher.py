@@ -38,6 +38,7 @@ from django.db import connection
 
 from exchange.marketdata.bookstore import BookStore
 from exchange.marketdata.checksum import book_checksum, decimal_text
+from exchange.marketdata.order_events import order_event
 from exchange.trading.streams import redis_client
 
 log = logging.getLogger("exchange.marketdata")
@@ -78,12 +79,6 @@ def only_for(items: list[dict], users: set[int]) -> list[dict]:
     return [{**item, "orders": [o for o in item["orders"] if o["user_id"] in users],
              "fills": [f for f in item["fills"] if f[5] in users or f[6] in users],
              "balance_users": [u for u in item["balance_users"] if u in users]} for item in items]
-
-
-def order_event(status: str, filled: Decimal) -> str | None:
-    if status == "open":
-        return "partially_filled" if filled > 0 else "accepted"
-    return status if status in ("filled", "cancelled", "rejected") else None
 
 
 class _Texts(dict):
