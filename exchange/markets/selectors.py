@@ -8,11 +8,12 @@ from exchange.markets.models import Asset, Market
 
 
 def market_get(*, symbol: str) -> Market:
-    """The market with this symbol (case-insensitive), or ``unknown_market`` (404)."""
-    try:
-        return Market.objects.select_related("base", "quote").get(symbol=str(symbol).upper())
-    except Market.DoesNotExist:
-        raise ExchangeError("unknown_market", f"no market {symbol!r}", status=404) from None
+    """The market with this symbol (case-insensitive) and its assets, or ``unknown_market`` (404)."""
+    wanted = str(symbol).upper()
+    market = markets_by_symbol({wanted}).get(wanted)
+    if market is None:
+        raise ExchangeError("unknown_market", f"no market {symbol!r}", status=404)
+    return market
 
 
 @cache

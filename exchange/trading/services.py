@@ -93,11 +93,16 @@ def order_cancel_batch(*, user: AbstractBaseUser, order_ids: list[object]) -> li
     return results
 
 
-def _locked_own_order(user: AbstractBaseUser, order_id: object) -> Order:
+def _order_pk(order_id: object) -> int:
+    """An order id as the URL gave it; anything that is not one is an unknown order."""
     try:
-        order_pk = int(str(order_id))
+        return int(str(order_id))
     except ValueError:
         raise ExchangeError("unknown_order", "no such order", status=404) from None
+
+
+def _locked_own_order(user: AbstractBaseUser, order_id: object) -> Order:
+    order_pk = _order_pk(order_id)
     # Someone else's order answers exactly like a missing one: ids reveal nothing.
     order = Order.objects.select_for_update(of=("self",)).select_related("market").filter(pk=order_pk, user=user).first()
     if order is None:
@@ -198,10 +203,7 @@ def order_amend(*, user: AbstractBaseUser, order_id: object, quantity: object = 
 
 
 def _own_order(user: AbstractBaseUser, order_id: object) -> Order:
-    try:
-        order_pk = int(str(order_id))
-    except ValueError:
-        raise ExchangeError("unknown_order", "no such order", status=404) from None
+    order_pk = _order_pk(order_id)
     order = Order.objects.filter(pk=order_pk, user=user).only("id", "hold_asset_id").first()
     if order is None:
         raise ExchangeError("unknown_order", "no such order", status=404)
