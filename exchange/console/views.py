@@ -1,6 +1,6 @@
 """The console's pages: thin views that parse a form, call one service or selector, render.
 
-Every write is a POST with CSRF, admin only, and goes through ``exchange.console.services``
+Every write is a POST with CSRF, admin only, and goes through ``exchange.console.services`` (a module per area)
 (which writes the audit entry); a refused action comes back as a message on the page it came
 from, with the HTTP status of the refusal when the page is not redirected.
 """
@@ -14,11 +14,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from exchange.audit.context import client_ip
 from exchange.audit.selectors import audit_csv_rows, audit_search
-from exchange.console import forms, selectors, services
+from exchange.console import forms, selectors
 from exchange.console.health import venue_health
+from exchange.console.models import ApprovalRequest
 from exchange.console.permissions import KYC_SETTERS, READERS, WRITERS, can_set_kyc, console_role, is_console_admin
+from exchange.console.services import approvals as approval_services
+from exchange.console.services import fees as fee_services
+from exchange.console.services import funds as fund_services
+from exchange.console.services import markets as market_services
+from exchange.console.services import users as user_services
 from exchange.errors import ExchangeError
-from exchange.markets.models import MarketStatus
+from exchange.markets.models import Asset, MarketStatus
 from exchange.markets.selectors import market_get
 
 admin_only = console_role(*WRITERS)
@@ -73,7 +79,7 @@ def health_json(request: HttpRequest) -> JsonResponse:
 def market_list(request: HttpRequest) -> HttpResponse:
     return _render(request, "markets.html", {
         "overview": selectors.market_overview_text(), "asset_form": forms.AssetForm(), "market_form": forms.MarketForm(),
-        "assets": services.Asset.objects.all(),
+        "assets": Asset.objects.all(),
     })
 
 
@@ -84,7 +90,7 @@ def market_detail(request: HttpRequest, symbol: str) -> HttpResponse:
         market = market_get(symbol=symbol)
     except ExchangeError:
         raise Http404("no such market") from None
-    initial = {f: getattr(market, f) for f in services.RULE_FIELDS}
+    initial = {f: getattr(market, f) for f in market_services.RULE_FIELDS}
     return _render(request, "market_detail.html", {
         "market": market, "rules_form": forms.RulesForm(initial=initial),
         "status_form": forms.StatusForm(initial={"status": market.status}), "statuses": MarketStatus.choices,
@@ -96,7 +102,7 @@ def market_detail(request: HttpRequest, symbol: str) -> HttpResponse:
 @admin_only
 @require_POST
 def asset_create(request: HttpRequest) -> HttpResponse:
-    return _act(request, forms.AssetForm, lambda d, actor, ip: services.asset_list(
+    return _act(request, forms.AssetForm, lambda d, actor, ip: market_services.asset_list(
         actor=actor, ip=ip, symbol=d["symbol"], name=d["name"], decimals=d["decimals"], reason=d["reason"]),
         back=reverse("console:markets"), done="Asset {result.symbol} listed.")
 
@@ -105,9 +111,9 @@ def asset_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 def market_create(request: HttpRequest) -> HttpResponse:
     def act(d, actor, ip):
-        rules = {f: d[f] for f in services.RULE_FIELDS if d.get(f)}
-        return services.market_list(actor=actor, ip=ip, base=d["base"].symbol, quote=d["quote"].symbol,
-                                    reason=d["reason"], **rules)
+        rules = {f: d[f] for f in market_services.RULE_FIELDS if d.get(f)}
+        return market_services.market_list(actor=actor, ip=ip, base=d["base"].symbol, quote=d["quote"].symbol,
+                                           reason=d["reason"], **rules)
 
     return _act(request, forms.MarketForm, act, back=reverse("console:markets"),
                 done="Market {result.symbol} listed. Start (or restart) a matcher for it.")
@@ -117,8 +123,8 @@ def market_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 def market_rules(request: HttpRequest, symbol: str) -> HttpResponse:
     def act(d, actor, ip):
-        changes = {f: d[f] for f in services.RULE_FIELDS if f in request.POST}
-        return services.market_rules_update(actor=actor, ip=ip, market=symbol, reason=d["reason"], **changes)
+        changes = {f: d[f] for f in market_services.RULE_FIELDS if f in request.POST}
+        return market_services.market_rules_update(actor=actor, ip=ip, market=symbol, reason=d["reason"], **changes)
 
     return _act(request, forms.RulesForm, act, back=reverse("console:market", args=[symbol]),
                 done="Rules of {result.symbol} updated; they apply to new orders.")
@@ -127,7 +133,7 @@ def market_rules(request: HttpRequest, symbol: str) -> HttpResponse:
 @admin_only
 @require_POST
 def market_status(request: HttpRequest, symbol: str) -> HttpResponse:
-    return _act(request, forms.StatusForm, lambda d, actor, ip: services.market_status_change(
+    return _act(request, forms.StatusForm, lambda d, actor, ip: market_services.market_status_change(
         actor=actor, ip=ip, market=symbol, status=d["status"], reason=d["reason"]),
         back=reverse("console:market", args=[symbol]),
         done="Status change queued (command {result[0].pk}); it applies in sequence.")
@@ -136,7 +142,7 @@ def market_status(request: HttpRequest, symbol: str) -> HttpResponse:
 @admin_only
 @require_POST
 def market_cancel_all(request: HttpRequest, symbol: str) -> HttpResponse:
-    return _act(request, forms.ReasonForm, lambda d, actor, ip: services.market_orders_cancel_all(
+    return _act(request, forms.ReasonForm, lambda d, actor, ip: market_services.market_orders_cancel_all(
         actor=actor, ip=ip, market=symbol, reason=d["reason"]),
         back=reverse("console:market", args=[symbol]), done="Cancel-all queued (command {result.pk}).")
 
@@ -172,7 +178,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_POST
 def user_freeze(request: HttpRequest, user_id: int) -> HttpResponse:
     user = _user_or_404(user_id)
-    return _act(request, forms.ReasonForm, lambda d, actor, ip: services.user_freeze(
+    return _act(request, forms.ReasonForm, lambda d, actor, ip: user_services.user_freeze(
         actor=actor, ip=ip, user=user, reason=d["reason"]),
         back=reverse("console:user", args=[user_id]), done=f"{user.username} frozen; their orders are being cancelled.")
 
@@ -181,7 +187,7 @@ def user_freeze(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_POST
 def user_unfreeze(request: HttpRequest, user_id: int) -> HttpResponse:
     user = _user_or_404(user_id)
-    return _act(request, forms.ReasonForm, lambda d, actor, ip: services.user_unfreeze(
+    return _act(request, forms.ReasonForm, lambda d, actor, ip: user_services.user_unfreeze(
         actor=actor, ip=ip, user=user, reason=d["reason"]),
         back=reverse("console:user", args=[user_id]), done=f"{user.username} unfrozen.")
 
@@ -190,7 +196,7 @@ def user_unfreeze(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_POST
 def user_kyc(request: HttpRequest, user_id: int) -> HttpResponse:
     user = _user_or_404(user_id)
-    return _act(request, forms.KycForm, lambda d, actor, ip: services.user_kyc_set(
+    return _act(request, forms.KycForm, lambda d, actor, ip: user_services.user_kyc_set(
         actor=actor, ip=ip, user=user, level=d["level"], reason=d["reason"]),
         back=reverse("console:user", args=[user_id]), done="KYC level set to {result.kyc_level}.")
 
@@ -198,7 +204,7 @@ def user_kyc(request: HttpRequest, user_id: int) -> HttpResponse:
 @admin_only
 @require_POST
 def api_key_revoke(request: HttpRequest, user_id: int, key_id: int) -> HttpResponse:
-    return _act(request, forms.ReasonForm, lambda d, actor, ip: services.user_api_key_revoke(
+    return _act(request, forms.ReasonForm, lambda d, actor, ip: user_services.user_api_key_revoke(
         actor=actor, ip=ip, api_key_id=key_id, reason=d["reason"]),
         back=reverse("console:user", args=[user_id]), done="API key revoked.")
 
@@ -212,8 +218,8 @@ def funds(request: HttpRequest) -> HttpResponse:
         "deposit_form": forms.DepositForm(), "adjust_form": forms.AdjustForm(), "reason_form": forms.ReasonForm(),
         "withdrawals": selectors.withdrawal_queue(), "pending": selectors.approvals_pending(),
         "recent": selectors.approvals_recent(),
-        "thresholds": [(a.symbol, format(services.four_eyes_threshold(a).normalize(), "f"))
-                       for a in services.Asset.objects.order_by("symbol")],
+        "thresholds": [(a.symbol, format(fund_services.four_eyes_threshold(a).normalize(), "f"))
+                       for a in Asset.objects.order_by("symbol")],
     })
 
 
@@ -227,7 +233,7 @@ def _named_user(username: str):
 @admin_only
 @require_POST
 def deposit(request: HttpRequest) -> HttpResponse:
-    return _act(request, forms.DepositForm, lambda d, actor, ip: services.deposit_credit(
+    return _act(request, forms.DepositForm, lambda d, actor, ip: fund_services.deposit_credit(
         actor=actor, ip=ip, user=_named_user(d["username"]), asset=d["asset"], amount=d["amount"],
         reference=d["reference"], reason=d["reason"]), back=reverse("console:funds"),
         done="Deposit request #{result.pk} waits for a second admin: nothing is credited until then.")
@@ -236,7 +242,7 @@ def deposit(request: HttpRequest) -> HttpResponse:
 @admin_only
 @require_POST
 def adjust(request: HttpRequest) -> HttpResponse:
-    return _act(request, forms.AdjustForm, lambda d, actor, ip: services.balance_adjust(
+    return _act(request, forms.AdjustForm, lambda d, actor, ip: fund_services.balance_adjust(
         actor=actor, ip=ip, user=_named_user(d["username"]), asset=d["asset"], amount=d["amount"],
         reason=d["reason"]), back=reverse("console:funds"),
         done="Adjustment request #{result.pk} waits for a second admin: nothing is posted until then.")
@@ -246,8 +252,8 @@ def adjust(request: HttpRequest) -> HttpResponse:
 @require_POST
 def withdrawal_approve(request: HttpRequest, withdrawal_id: int) -> HttpResponse:
     def act(d, actor, ip):
-        result = services.withdrawal_approve(actor=actor, ip=ip, withdrawal_id=withdrawal_id, reason=d["reason"])
-        if isinstance(result, services.ApprovalRequest):
+        result = fund_services.withdrawal_approve(actor=actor, ip=ip, withdrawal_id=withdrawal_id, reason=d["reason"])
+        if isinstance(result, ApprovalRequest):
             return f"needs a second admin (request #{result.pk})"
         return "completed"
 
@@ -257,7 +263,7 @@ def withdrawal_approve(request: HttpRequest, withdrawal_id: int) -> HttpResponse
 @admin_only
 @require_POST
 def withdrawal_reject(request: HttpRequest, withdrawal_id: int) -> HttpResponse:
-    return _act(request, forms.ReasonForm, lambda d, actor, ip: services.withdrawal_reject(
+    return _act(request, forms.ReasonForm, lambda d, actor, ip: fund_services.withdrawal_reject(
         actor=actor, ip=ip, withdrawal_id=withdrawal_id, reason=d["reason"]),
         back=reverse("console:funds"), done="Withdrawal rejected; the funds are available again.")
 
@@ -265,7 +271,7 @@ def withdrawal_reject(request: HttpRequest, withdrawal_id: int) -> HttpResponse:
 @admin_only
 @require_POST
 def approval_approve(request: HttpRequest, approval_id: int) -> HttpResponse:
-    return _act(request, forms.ReasonForm, lambda d, actor, ip: services.approval_approve(
+    return _act(request, forms.ReasonForm, lambda d, actor, ip: approval_services.approval_approve(
         actor=actor, ip=ip, approval_id=approval_id, reason=d["reason"]),
         back=reverse("console:funds"), done="Request #{result.pk} approved and applied.")
 
@@ -273,7 +279,7 @@ def approval_approve(request: HttpRequest, approval_id: int) -> HttpResponse:
 @admin_only
 @require_POST
 def approval_reject(request: HttpRequest, approval_id: int) -> HttpResponse:
-    return _act(request, forms.ReasonForm, lambda d, actor, ip: services.approval_reject(
+    return _act(request, forms.ReasonForm, lambda d, actor, ip: approval_services.approval_reject(
         actor=actor, ip=ip, approval_id=approval_id, reason=d["reason"]),
         back=reverse("console:funds"), done="Request #{result.pk} rejected.")
 
@@ -290,7 +296,7 @@ def fees(request: HttpRequest) -> HttpResponse:
 @admin_only
 @require_POST
 def fee_tier_create(request: HttpRequest) -> HttpResponse:
-    return _act(request, forms.FeeTierForm, lambda d, actor, ip: services.fee_tier_create(
+    return _act(request, forms.FeeTierForm, lambda d, actor, ip: fee_services.fee_tier_create(
         actor=actor, ip=ip, quote=d["quote"], min_volume=d["min_volume"], maker_fee=d["maker_fee"],
         taker_fee=d["taker_fee"], reason=d["reason"]), back=reverse("console:fees"), done="Tier added.")
 
@@ -298,7 +304,7 @@ def fee_tier_create(request: HttpRequest) -> HttpResponse:
 @admin_only
 @require_POST
 def fee_tier_delete(request: HttpRequest, tier_id: int) -> HttpResponse:
-    return _act(request, forms.ReasonForm, lambda d, actor, ip: services.fee_tier_delete(
+    return _act(request, forms.ReasonForm, lambda d, actor, ip: fee_services.fee_tier_delete(
         actor=actor, ip=ip, tier_id=tier_id, reason=d["reason"]), back=reverse("console:fees"), done="Tier deleted.")
 
 

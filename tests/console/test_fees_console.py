@@ -43,14 +43,14 @@ def _traded(user, other, market, notional: str, days_ago: int = 1) -> None:
 
 
 def test_volume_tiers_apply_automatically_to_new_orders(market, make_user, assets, admin):
-    from exchange.console import services
+    from exchange.console.services import fees
 
     whale = make_user(USD="1000000", BTC="100")
     minnow = make_user(USD="1000000", BTC="100")
     for min_volume, maker, taker in (("10000", "0.0008", "0.0015"), ("100000", "0.0002", "0.0009"),
                                      ("1000000", "0.002", "0.003")):  # the last is above the market's: never raises
-        services.fee_tier_create(actor=admin, ip=None, quote=assets["USD"], min_volume=min_volume, maker_fee=maker,
-                                 taker_fee=taker, reason="schedule")
+        fees.fee_tier_create(actor=admin, ip=None, quote=assets["USD"], min_volume=min_volume, maker_fee=maker,
+                             taker_fee=taker, reason="schedule")
     _traded(whale, minnow, market, "60000")
     _traded(whale, minnow, market, "50000", days_ago=10)
     _traded(whale, minnow, market, "900000", days_ago=31)  # outside the 30-day window

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from exchange.console import services
 from exchange.console.models import ApprovalRequest
+from exchange.console.services import funds
 from exchange.errors import ExchangeError
 from exchange.ledger.models import Balance, LedgerEntry, Withdrawal
 from exchange.ledger.services import deposit_credit, withdrawal_request
@@ -73,8 +73,8 @@ def test_a_deposit_reference_is_required_and_unique_per_asset(admin_client, admi
     missing = admin_client.post("/console/funds/deposit", {**form, "reference": ""})
     assert missing.status_code == 400
     with pytest.raises(ExchangeError) as info:
-        services.deposit_credit(actor=admin, ip=None, user=hana, asset=assets["USD"], amount="10", reference="   ",
-                                reason="x")
+        funds.deposit_credit(actor=admin, ip=None, user=hana, asset=assets["USD"], amount="10", reference="   ",
+                             reason="x")
     assert info.value.code == "reference_required"
 
     assert admin_client.post("/console/funds/deposit", {**form, "reference": "bank:7"}).status_code == 302

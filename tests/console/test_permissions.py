@@ -37,7 +37,7 @@ KYC_ACTION = ("/console/users/{user}/kyc", {"level": "2"})
 def world(market, make_user, admin, admin2):
     from exchange.accounts.models import Profile
     from exchange.accounts.services import api_key_create
-    from exchange.console import services
+    from exchange.console.services import fees, funds
     from exchange.ledger.services import withdrawal_request
     from exchange.markets.models import Asset
 
@@ -46,9 +46,9 @@ def world(market, make_user, admin, admin2):
     key, _ = api_key_create(user=user, scopes=["read", "trade"])
     usd = Asset.objects.get(symbol="USD")
     withdrawal = withdrawal_request(user=user, asset=usd, amount="10", address="bank:DE00")
-    approval = services.balance_adjust(actor=admin2, ip=None, user=user, asset=usd, amount="99999", reason="big fix")
-    tier = services.fee_tier_create(actor=admin2, ip=None, quote=usd, min_volume="5000", maker_fee="0.0005",
-                                    taker_fee="0.001", reason="tiers")
+    approval = funds.balance_adjust(actor=admin2, ip=None, user=user, asset=usd, amount="99999", reason="big fix")
+    tier = fees.fee_tier_create(actor=admin2, ip=None, quote=usd, min_volume="5000", maker_fee="0.0005",
+                                taker_fee="0.001", reason="tiers")
     return {"user": user.pk, "username": user.username, "key": key.pk, "withdrawal": withdrawal.pk,
             "approval": approval.pk, "tier": tier.pk}
 

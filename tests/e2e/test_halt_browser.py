@@ -12,7 +12,7 @@ TRADE = "/trade/BTC-USD/"
 
 
 def test_the_trading_page_switches_to_halted_live(market, browser_user, start_matcher, start_web, open_page, errors):
-    from exchange.console.services import market_status_change
+    from exchange.console.services.markets import market_status_change
 
     browser_user("sally", USD="10000")
     start_matcher("BTC-USD")

@@ -7,7 +7,7 @@ source, and the reason is required.
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from exchange.console.services import user_kyc_set
+from exchange.console.services.users import user_kyc_set
 from exchange.errors import ExchangeError
 
 

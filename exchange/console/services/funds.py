@@ -1,0 +1,181 @@
+"""Console writes that move money: deposit credits, balance adjustments, withdrawal decisions.
+
+Who moves money: no admin alone. Every manual credit (a deposit, a balance adjustment) is a
+request that a second admin approves (``approvals``); a withdrawal above its asset's threshold
+needs a second admin too. Nobody approves a request they made, and nobody moves money into their
+own account or approves a withdrawal out of it (``own_account``, 403).
+"""
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ImproperlyConfigured
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from exchange.amounts import check_positive_amount, parse_amount, parse_decimal
+from exchange.audit.services import audit_record
+from exchange.console.models import ApprovalKind, ApprovalRequest, ApprovalStatus
+from exchange.console.services.guards import check_admin, check_not_own_account, check_reason
+from exchange.errors import ExchangeError
+from exchange.ledger import limits as kyc
+from exchange.ledger import services as ledger
+from exchange.ledger.models import Balance, LedgerEntry, Withdrawal, WithdrawalStatus
+from exchange.markets.models import Asset
+
+
+def four_eyes_threshold(asset: Asset) -> Decimal:
+    """A withdrawal of ``asset`` above this amount, in the asset's own units, needs a second
+    admin: ``EXCHANGE_FOUR_EYES_THRESHOLDS[asset]``, else ``EXCHANGE_FOUR_EYES_THRESHOLD``, which
+    is 0 by default, so that an asset nobody configured never lets one admin send anything out
+    alone (one number for every asset made 10,000 BTC a "small" withdrawal)."""
+    per_asset = settings.EXCHANGE_FOUR_EYES_THRESHOLDS.get(asset.symbol)
+    raw = per_asset if per_asset not in (None, "") else settings.EXCHANGE_FOUR_EYES_THRESHOLD
+    try:
+        value = Decimal(str(raw))
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"four-eyes threshold of {asset.symbol} is not a number: {raw!r}") from None
+    if not value.is_finite() or value < 0:
+        raise ImproperlyConfigured(f"four-eyes threshold of {asset.symbol} must be 0 or more")
+    return value
+
+
+def ledger_deposit_reference(asset: Asset, reference: str) -> str:
+    """The reference the ledger credits under: its idempotency key is global, and the asset in
+    it makes an external reference unique per asset."""
+    return f"{asset.symbol}:{reference}"
+
+
+def _check_reference_free(asset: Asset, reference: str) -> None:
+    """Refuse a reference already asked for or credited in this asset (``duplicate_reference``)."""
+    taken = ApprovalRequest.objects.filter(kind=ApprovalKind.DEPOSIT, asset=asset, reference=reference).exclude(
+        status=ApprovalStatus.REJECTED).exists()
+    keys = [f"deposit:{ledger_deposit_reference(asset, reference)}", f"deposit:{reference}"]
+    credited = LedgerEntry.objects.filter(idempotency_key__in=keys, postings__asset=asset).exists()
+    if taken or credited:
+        raise ExchangeError("duplicate_reference", f"{asset.symbol} deposit reference {reference!r} was already "
+                            "used: one external transfer is credited once", status=409)
+
+
+def _approval_request(*, actor, ip, kind: str, user, asset: Asset, amount: Decimal, reason: str,
+                      withdrawal: Withdrawal | None = None, reference: str = "") -> ApprovalRequest:
+    try:
+        with transaction.atomic():
+            approval = ApprovalRequest.objects.create(kind=kind, user=user, asset=asset, amount=amount,
+                                                      withdrawal=withdrawal, reference=reference, reason=reason,
+                                                      requested_by=actor)
+    except IntegrityError:
+        # The unique constraints are the last word when two admins ask at the same moment.
+        if kind == ApprovalKind.DEPOSIT:
+            raise ExchangeError("duplicate_reference", f"{asset.symbol} deposit reference {reference!r} was already "
+                                "used: one external transfer is credited once", status=409) from None
+        raise ExchangeError("approval_pending", "this already waits for a second admin", status=409) from None
+    after = {"user": user.pk, "asset": asset.symbol, "amount": amount,
+             "withdrawal": withdrawal.pk if withdrawal else None}
+    if kind == ApprovalKind.DEPOSIT:
+        after["reference"] = reference
+    if kind == ApprovalKind.WITHDRAWAL:
+        after["threshold"] = four_eyes_threshold(asset)
+    audit_record(actor=actor, ip=ip, action=f"funds.{kind}_requested", object_type="console.approvalrequest",
+                 object_id=approval.pk, after=after, reason=reason)
+    return approval
+
+
+@transaction.atomic
+def deposit_credit(*, actor: AbstractBaseUser, ip: str | None, user: AbstractBaseUser, asset: Asset, amount: object,
+                   reference: str, reason: str) -> ApprovalRequest:
+    """Ask to credit a deposit that arrived outside the venue (a bank transfer, a transaction).
+
+    Whatever the amount, nothing is credited until a second admin approves
+    (``approval_approve``). The external ``reference`` is required and credits once per asset
+    (``duplicate_reference``, 409); nobody asks for a credit to their own account
+    (``own_account``, 403); the user's KYC tier must be able to receive it
+    (``kyc_limit_exceeded``, checked again on approval)."""
+    check_admin(actor)
+    why = check_reason(reason)
+    check_not_own_account(actor, user.pk, "credit")
+    reference = (reference or "").strip()
+    if not reference or len(reference) > 100:
+        raise ExchangeError("reference_required", "a deposit needs its external reference (1 to 100 characters)")
+    value = parse_amount(amount, decimals=asset.decimals)
+    _check_reference_free(asset, reference)
+    kyc.deposit_limit_check(user=user, asset=asset, amount=value)
+    return _approval_request(actor=actor, ip=ip, kind=ApprovalKind.DEPOSIT, user=user, asset=asset, amount=value,
+                             reason=why, reference=reference)
+
+
+@transaction.atomic
+def balance_adjust(*, actor: AbstractBaseUser, ip: str | None, user: AbstractBaseUser, asset: Asset, amount: object,
+                   reason: str) -> ApprovalRequest:
+    """Ask for a manual correction (positive or negative) of a user's available balance against
+    the external account. It always waits for a second admin, whatever its amount or sign; a
+    debit the balance cannot cover is refused at once (and again on approval)."""
+    check_admin(actor)
+    why = check_reason(reason)
+    check_not_own_account(actor, user.pk, "adjust")
+    value = parse_decimal(amount)
+    if value == 0:
+        raise ExchangeError("invalid_amount", "an adjustment must not be zero")
+    check_positive_amount(abs(value), decimals=asset.decimals)
+    if value < 0:
+        available = (Balance.objects.filter(account__user=user, asset=asset).values_list("available", flat=True).first()
+                     or Decimal(0))
+        if available + value < 0:
+            raise ExchangeError("insufficient_funds", f"{user} has {available.normalize():f} {asset.symbol} available")
+    return _approval_request(actor=actor, ip=ip, kind=ApprovalKind.ADJUSTMENT, user=user, asset=asset, amount=value,
+                             reason=why)
+
+
+def pending_withdrawal(withdrawal_id: object) -> Withdrawal:
+    """The withdrawal, locked, if it still waits for a decision (else 404 or 409)."""
+    withdrawal = Withdrawal.objects.select_for_update(of=("self",)).select_related("asset", "user").filter(
+        pk=withdrawal_id).first()
+    if withdrawal is None:
+        raise ExchangeError("unknown_withdrawal", "no such withdrawal", status=404)
+    if withdrawal.status != WithdrawalStatus.PENDING:
+        raise ExchangeError("withdrawal_not_pending", f"withdrawal {withdrawal.pk} is {withdrawal.status}", status=409)
+    return withdrawal
+
+
+@transaction.atomic
+def withdrawal_approve(*, actor: AbstractBaseUser, ip: str | None, withdrawal_id: object,
+                       reason: str) -> Withdrawal | ApprovalRequest:
+    """Approve a pending withdrawal: up to its asset's threshold it completes at once (the held
+    funds go out); above, it needs a second admin's approval (returns the pending request).
+    Nobody approves a withdrawal from their own account (``own_account``, 403)."""
+    check_admin(actor)
+    why = check_reason(reason)
+    withdrawal = pending_withdrawal(withdrawal_id)
+    check_not_own_account(actor, withdrawal.user_id, "approve a withdrawal from")
+    if withdrawal.amount > four_eyes_threshold(withdrawal.asset):
+        existing = ApprovalRequest.objects.filter(withdrawal=withdrawal, status=ApprovalStatus.PENDING).first()
+        if existing is not None:
+            raise ExchangeError("approval_pending", f"withdrawal {withdrawal.pk} already waits for a second admin",
+                                status=409)
+        return _approval_request(actor=actor, ip=ip, kind=ApprovalKind.WITHDRAWAL, user=withdrawal.user,
+                                 asset=withdrawal.asset, amount=withdrawal.amount, reason=why, withdrawal=withdrawal)
+    ledger.withdrawal_complete(withdrawal_id=withdrawal.pk)
+    audit_record(actor=actor, ip=ip, action="funds.withdrawal_complete", object_type="ledger.withdrawal",
+                 object_id=withdrawal.pk, before={"status": WithdrawalStatus.PENDING},
+                 after={"status": WithdrawalStatus.COMPLETED, "amount": withdrawal.amount,
+                        "asset": withdrawal.asset.symbol, "threshold": four_eyes_threshold(withdrawal.asset)},
+                 reason=why)
+    withdrawal.refresh_from_db()
+    return withdrawal
+
+
+@transaction.atomic
+def withdrawal_reject(*, actor: AbstractBaseUser, ip: str | None, withdrawal_id: object, reason: str) -> Withdrawal:
+    """Refuse a pending withdrawal: the held amount goes back to available. One admin is
+    enough (nothing leaves the venue); a pending approval for it is rejected with it."""
+    check_admin(actor)
+    why = check_reason(reason)
+    withdrawal = pending_withdrawal(withdrawal_id)
+    ledger.withdrawal_reject(withdrawal_id=withdrawal.pk)
+    ApprovalRequest.objects.filter(withdrawal=withdrawal, status=ApprovalStatus.PENDING).update(
+        status=ApprovalStatus.REJECTED, decided_by=actor, decided_at=timezone.now(), decision_reason=why)
+    audit_record(actor=actor, ip=ip, action="funds.withdrawal_reject", object_type="ledger.withdrawal",
+                 object_id=withdrawal.pk, before={"status": WithdrawalStatus.PENDING},
+                 after={"status": WithdrawalStatus.REJECTED}, reason=why)
+    withdrawal.refresh_from_db()
+    return withdrawal
