@@ -2,6 +2,9 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# npm packages: anvil (the dev chain and the chain tests), solc and OpenZeppelin (to rebuild the
+# committed dev-token artifact), and the front-end libraries vendored into static/vendor/.
+NODE_STAMP := node_modules/.installed
 
 .PHONY: run test lint bench venv clean
 
@@ -11,15 +14,19 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-venv: $(STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+venv: $(STAMP) $(NODE_STAMP)
 
 ## Start everything (embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are set).
-run: $(STAMP)
+run: $(STAMP) $(NODE_STAMP)
 	EXCHANGE_DEMO_MODE=$${EXCHANGE_DEMO_MODE:-true} DJANGO_DEBUG=$${DJANGO_DEBUG:-true} \
 	  PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) scripts/with_services.py scripts/run.sh
 
 ## The whole test suite, against real PostgreSQL and Redis.
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) scripts/with_services.py $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

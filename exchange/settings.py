@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "exchange.marketdata",
     "exchange.audit",
     "exchange.console",
+    "exchange.chain",
     "exchange.api",
     "surveillance",
     "exchange.web",
@@ -156,6 +157,26 @@ CHANNEL_LAYERS = {
 }
 # (market, channel) pairs one /ws/stream/ socket may follow at once (exchange/marketdata/subscriptions.py).
 EXCHANGE_WS_MAX_SUBSCRIPTIONS = env.int("EXCHANGE_WS_MAX_SUBSCRIPTIONS", default=200)
+
+# Blockchain (exchange/chain; README "Deposits and withdrawals on chain"). Mainnet or a testnet is
+# configuration only: the node, its chain id, the token's contract and the deposit xpub.
+ETH_RPC_URL = env.str("ETH_RPC_URL", default="http://127.0.0.1:8545")
+ETH_CHAIN_ID = env.int("ETH_CHAIN_ID", default=31337)
+# Watch-only account key (BIP-44 m/44'/60'/0') from which deposit addresses derive (…/0/index). The
+# development default is the public test mnemonic "abandon ... about": never for real money, so
+# production has none unless set.
+DEV_DEPOSIT_XPUB = ("xpub6DCoCpSuQZB2jawqnGMEPS63ePKWkwWPH4TU45Q7LPXWuNd8TMtVxRrgjtEshuqpK3mdhaWHPFsB"
+                    "ngh5GFZaM6si3yZdUsT8ddYM3PwnATt")
+ETH_DEPOSIT_XPUB = env.str("ETH_DEPOSIT_XPUB", default=DEV_DEPOSIT_XPUB if DEBUG else "")
+# Blocks on top of a deposit's before it is credited (ETH and the token alike).
+ETH_CONFIRMATIONS = env.int("ETH_CONFIRMATIONS", default=3)
+# The token (USDT) contract on a real network; empty: `manage.py setup_dev_chain` deploys a dev token.
+ETH_USDT_CONTRACT = env.str("ETH_USDT_CONTRACT", default="")
+# The first block a fresh watcher scans (on a testnet: a recent height, not the genesis).
+CHAIN_WATCHER_START_HEIGHT = env.int("CHAIN_WATCHER_START_HEIGHT", default=0)
+CHAIN_WATCHER_POLL_SECONDS = env.float("CHAIN_WATCHER_POLL_SECONDS", default=1.0)
+# Blocks scanned per step (one eth_getLogs range and one transaction).
+CHAIN_WATCHER_BATCH_BLOCKS = env.int("CHAIN_WATCHER_BATCH_BLOCKS", default=50)
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None

@@ -1,0 +1,8 @@
+"""The chain app's endpoints under /api/v1/ (included from exchange/urls.py, above the api layer)."""
+from django.urls import path
+
+from exchange.chain import api
+
+urlpatterns = [
+    path("assets", api.AssetListApi.as_view(), name="api-assets"),
+]
