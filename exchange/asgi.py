@@ -24,13 +24,18 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set u
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.urls import get_resolver  # noqa: E402
 
 from exchange.infra import daphne_tuning  # noqa: E402
 from exchange.infra.health import LivenessProbe  # noqa: E402
 from exchange.infra.shedding import FrontDoor  # noqa: E402
 from exchange.routing import websocket_urlpatterns  # noqa: E402
 
-daphne_tuning.install()  # Twisted parses no POST body Daphne would throw away
+daphne_tuning.install()
+# Import every view now, not on the first request: a process the gateway has just put in rotation
+# must answer its first order at once (the URLconf's imports took seconds on a busy box, and the
+# first signed order aged past its receive window waiting for them).
+get_resolver().url_patterns  # noqa: B018  # Twisted parses no POST body Daphne would throw away
 
 application = ProtocolTypeRouter(
     {

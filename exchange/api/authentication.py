@@ -8,6 +8,7 @@ from exchange.accounts.models import ApiKey
 from exchange.api.keys import api_key_verify
 from exchange.errors import ExchangeError
 from exchange.infra.net import client_ip as net_client_ip
+from exchange.infra.shedding import request_received_at
 from exchange.trading.streams import redis_client
 
 
@@ -35,7 +36,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             api_key = api_key_verify(
                 key=key, timestamp=request.META.get("HTTP_X_API_TIMESTAMP", ""),
                 sent=request.META.get("HTTP_X_API_SIGNATURE", ""), method=request.method,
-                path_with_query=request.get_full_path(), body=request.body, client_ip=client_ip(request))
+                path_with_query=request.get_full_path(), body=request.body, client_ip=client_ip(request),
+                received_at=request_received_at(request.META))
         except ExchangeError as exc:
             raise ApiKeyError(exc.code, exc.message, exc.status) from None
         self._note_new_ip(api_key, request)

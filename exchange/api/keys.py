@@ -102,6 +102,7 @@ def api_key_verify(
     body: bytes,
     client_ip: str | None,
     required_scope: str | None = None,
+    received_at: float | None = None,
 ) -> ApiKey:
     """The API key that signed this request (a copy, with its ``user``), or ``ExchangeError``.
 
@@ -109,6 +110,9 @@ def api_key_verify(
     ``invalid_timestamp``, ``stale_timestamp``, ``invalid_signature``, ``replayed_request``
     (401); ``missing_scope``, ``ip_not_allowed``, ``account_frozen`` (403); ``unavailable``
     (503, when Redis cannot rule out a replay).
+
+    ``received_at`` (epoch seconds) is when the request reached us; the receive window is measured
+    from then, so a request delayed inside the venue is judged by when it arrived.
     """
     if isinstance(timestamp, int) and not isinstance(timestamp, bool):
         timestamp = str(timestamp)  # the WebSocket message may carry a JSON number
@@ -126,7 +130,8 @@ def api_key_verify(
     if api_key.revoked_at is not None:
         raise refuse("api_key_revoked", "this API key was revoked")
     window_ms = settings.EXCHANGE_API_RECV_WINDOW_MS
-    if abs(time.time() * 1000 - int(timestamp)) > window_ms:
+    arrived_ms = (time.time() if received_at is None else received_at) * 1000
+    if abs(arrived_ms - int(timestamp)) > window_ms:
         raise refuse("stale_timestamp", f"the request is outside the {window_ms} ms receive window")
     try:
         secret = decrypt_secret(api_key.secret_encrypted)

@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -43,6 +44,18 @@ log = logging.getLogger("exchange.frontdoor")
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
+
+# Where the front door notes when a request reached this process (epoch seconds, in the ASGI scope,
+# which the WSGI environ carries as ``asgi.scope``): a signed request's receive window is measured
+# from its arrival, so time it then spends waiting on us (a budget, the pool, a database restart)
+# never turns it into a stale one. Clients cannot set it: it is not a header.
+RECEIVED_AT = "exchange.received_at"
+
+
+def request_received_at(meta: dict) -> float | None:
+    """When the front door saw the request behind this WSGI environ / ``request.META`` (or None)."""
+    scope = meta.get("asgi.scope")
+    return scope.get(RECEIVED_AT) if isinstance(scope, dict) else None
 
 
 class Budget:
@@ -123,6 +136,7 @@ class FrontDoor:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope[RECEIVED_AT] = time.time()
         budget = self.orders if is_order_entry(scope) else self.requests
         if not await budget.enter(self.queue_seconds):
             budget.refused += 1
