@@ -108,10 +108,34 @@ def test_snapshot_plus_deltas_equal_rest_book_over_thousands_of_orders(
         (seq, decimal_str(price), decimal_str(quantity)) for seq, price, quantity, _ in reversed(trades[-50:])]
 
 
+def load_then_trickle(users: list, count: int, seed: int, trickle: int) -> list[int]:
+    """``random_load``, then ``trickle`` resting orders one at a time, each applied before the next:
+    the matcher may fold the whole random load into one or two batches (one book message each) on a
+    busy box, but each trickled order is a batch, and a book message, of its own."""
+    from django.db import connection
+
+    from exchange.trading.services import order_place
+
+    placed = random_load(users, count, seed=seed)
+    try:
+        for step in range(trickle):
+            order = order_place(user=users[0], market="BTC-USD", side="buy", price=str(28000 + step), quantity="0.001")
+            placed.append(order.pk)
+            deadline = time.monotonic() + 60
+            while not all_applied([order.pk]):
+                assert time.monotonic() < deadline, "the matcher did not apply a trickled order"
+                time.sleep(0.02)
+    finally:
+        connection.close()
+    return placed
+
+
 def test_dropped_message_is_detected_and_repaired_by_gap_fill(market, make_user, start_matcher, redis_url, example):
     users = traders(make_user, 4)
     start_matcher("BTC-USD")
-    follower, depth, dropped = asyncio.run(follow(example, lambda: random_load(users, 400, seed=5), drop_book_at=3))
+    # At least five book messages whatever the batching; the third is dropped, so two follow it.
+    follower, depth, dropped = asyncio.run(follow(example, lambda: load_then_trickle(users, 400, seed=5, trickle=5),
+                                                  drop_book_at=3))
     assert dropped is not None
     stats = follower.stats
     assert (stats["gaps"], stats["gap_fills"], stats["resnapshots"]) == (1, 1, 0), stats
