@@ -27,7 +27,7 @@ run: $(STAMP) $(NODE_STAMP)
 
 ## The whole test suite, against real PostgreSQL and Redis.
 test: $(STAMP) $(NODE_STAMP)
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) scripts/with_services.py $(PY) -m pytest $(PYTEST_ARGS)
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) scripts/with_services.py bash scripts/test.sh $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -77,7 +77,7 @@ def pytest_configure(config):
         # The test client speaks plain HTTP; the HTTPS redirect is covered by the deploy check.
         settings.SECURE_SSL_REDIRECT = False
         # Streams written by tests go to a Redis database of their own, never the app's.
-        settings.REDIS_URL = settings.REDIS_URL.rsplit("/", 1)[0] + "/8"
+        settings.REDIS_URL = settings.REDIS_URL.rsplit("/", 1)[0] + f"/{8 - xdist_worker_index()}"
         # django-axes needs a request in authenticate(), which the test client's login() does not
         # pass; the lockout test turns it on for itself.
         settings.AXES_ENABLED = False
@@ -95,7 +95,14 @@ def _test_redis_db() -> int:
     import zlib
 
     name = os.environ.get("DATABASE_URL", "").rsplit("/", 1)[-1].split("?")[0]
-    return 9 + zlib.crc32(name.encode()) % 7
+    return 9 + (zlib.crc32(name.encode()) + xdist_worker_index()) % 7
+
+
+def xdist_worker_index() -> int:
+    """0 alone or on pytest-xdist's first worker (``gw0``), 1 on ``gw1``...: each worker gets its
+    own test database (pytest-django suffixes its name) and its own Redis databases."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker[2:]) if worker[2:].isdigit() else 0
 
 
 TEST_REDIS_DB = _test_redis_db()

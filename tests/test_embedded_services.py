@@ -6,7 +6,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.whole_venue  # starts its own PostgreSQL and Redis servers
 
 PROBE = textwrap.dedent(
     """

@@ -110,14 +110,16 @@ def messages_of(response) -> list[str]:
 
 @pytest.fixture
 def private_redis(settings):
-    """A Redis database of this test folder's own (the shared test databases 8 and 9 may be
-    in use by other test runs), empty at the start; the app's settings point at it."""
+    """This run's (or xdist worker's) own test Redis database, empty at the start; the app's
+    settings point at it."""
     import os
 
     import redis
 
+    from tests.conftest import TEST_REDIS_DB
+
     base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
-    url = f"{base}/13"
+    url = f"{base}/{TEST_REDIS_DB}"
     redis.Redis.from_url(url).flushdb()
     settings.REDIS_URL = url
     return url

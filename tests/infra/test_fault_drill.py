@@ -36,7 +36,7 @@ from tests.infra.test_launcher import _free_port, _venue
 from tests.infra.venue import clone_checkout, start_venue, stop_venue
 from tests.trading.load import settle_and_check
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.whole_venue]
 
 
 class OwnRedis:

@@ -14,7 +14,7 @@ import requests
 from tests.conftest import wait_until
 from tests.infra.venue import clone_checkout, start_venue, stop_venue
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.whole_venue]
 
 
 def _free_port() -> int:
