@@ -47,6 +47,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
+## What CI checks before the tests: ruff, makemigrations --check, mypy, the import contract.
+checks: $(STAMP)
+	VENV=$(VENV) scripts/checks.sh
+
 bench: $(STAMP)
 	$(PY) bench/engine.py
 	$(PY) bench/lobster_replay.py
