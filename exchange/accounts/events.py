@@ -1,7 +1,7 @@
 """Recording security events: logins and failures (from Django's auth signals), two-factor
 changes, API keys created, revoked and used from a new address."""
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
@@ -9,7 +9,7 @@ from exchange.accounts.models import SecurityEvent
 from exchange.infra.net import client_ip
 
 
-def security_event_record(*, user: AbstractBaseUser, kind: str, request=None, **detail) -> SecurityEvent:
+def security_event_record(*, user: User, kind: str, request=None, **detail) -> SecurityEvent:
     """Record the event for its owner to see, and in the venue's append-only audit log."""
     from exchange.audit.models import AuditSource
     from exchange.audit.services import audit_record

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, login
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 from django_otp import login as otp_login
 from django_otp.models import Device
@@ -42,13 +42,13 @@ def login_ceiling_reached(*, username: str) -> bool:
     return bool(username) and login_failures_recent(username=username) >= settings.EXCHANGE_LOGIN_USER_FAILURE_CEILING
 
 
-def login_pending_start(request, user: AbstractBaseUser) -> None:
+def login_pending_start(request, user: User) -> None:
     """The password was right and a code is needed: remember who, under a fresh session key."""
     request.session.cycle_key()
     request.session[PENDING_KEY] = {"user_id": user.pk, "backend": user.backend, "at": time.time(), "tries": 0}
 
 
-def login_pending_user(request) -> AbstractBaseUser | None:
+def login_pending_user(request) -> User | None:
     """The user whose password was given in this session within the last few minutes, or None."""
     pending = request.session.get(PENDING_KEY)
     if not pending or time.time() - pending.get("at", 0) > PENDING_TTL_SECONDS:
@@ -74,7 +74,7 @@ def login_pending_failed(request) -> bool:
     return True
 
 
-def login_complete(request, user: AbstractBaseUser, device: Device) -> None:
+def login_complete(request, user: User, device: Device) -> None:
     """Log the user in (unless this session already is theirs) and mark it verified."""
     request.session.pop(PENDING_KEY, None)
     if not (request.user.is_authenticated and request.user.pk == user.pk):

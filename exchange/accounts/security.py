@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
@@ -39,16 +39,16 @@ _CHANGE_MAIL = {
 }
 
 
-def totp_device(user: AbstractBaseUser, *, confirmed: bool = True) -> TOTPDevice | None:
+def totp_device(user: User, *, confirmed: bool = True) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=confirmed).first()
 
 
-def recovery_codes_left(user: AbstractBaseUser) -> int:
+def recovery_codes_left(user: User) -> int:
     return StaticToken.objects.filter(device__user=user, device__name=RECOVERY_DEVICE_NAME,
                                       device__confirmed=True).count()
 
 
-def second_factor_verify(*, user: AbstractBaseUser, token: str | None, allow_recovery: bool = True,
+def second_factor_verify(*, user: User, token: str | None, allow_recovery: bool = True,
                          request=None) -> Device | None:
     """The device that accepts ``token`` (a current TOTP code or, if allowed, an unused recovery
     code, which is used up), or None. django-otp throttles each device after failures and
@@ -69,7 +69,7 @@ def second_factor_verify(*, user: AbstractBaseUser, token: str | None, allow_rec
 
 
 @transaction.atomic
-def totp_setup_start(*, user: AbstractBaseUser, current_token: str | None = None, request=None) -> TOTPDevice:
+def totp_setup_start(*, user: User, current_token: str | None = None, request=None) -> TOTPDevice:
     """A new unconfirmed device (replacing any earlier unconfirmed one) for the user to scan.
 
     With two-factor already on, this is a replacement and needs the current code or a recovery
@@ -82,7 +82,7 @@ def totp_setup_start(*, user: AbstractBaseUser, current_token: str | None = None
 
 
 @transaction.atomic
-def totp_setup_confirm(*, user: AbstractBaseUser, device_id: object, token: str, request=None) -> tuple[TOTPDevice, list[str]]:
+def totp_setup_confirm(*, user: User, device_id: object, token: str, request=None) -> tuple[TOTPDevice, list[str]]:
     """Confirm the pending device ``device_id`` (the one this session started) with a code from
     the app. It replaces any older one; new recovery codes replace the old ones and are returned
     to be shown once. E-mails the user and locks withdrawals."""
@@ -102,7 +102,7 @@ def totp_setup_confirm(*, user: AbstractBaseUser, device_id: object, token: str,
 
 
 @transaction.atomic
-def totp_disable(*, user: AbstractBaseUser, current_token: str | None, request=None) -> None:
+def totp_disable(*, user: User, current_token: str | None, request=None) -> None:
     """Turn two-factor off, with the current code or a recovery code. E-mails and locks."""
     if totp_device(user) is None:
         raise ExchangeError("otp_setup_required", "two-factor authentication is not on")
@@ -114,7 +114,7 @@ def totp_disable(*, user: AbstractBaseUser, current_token: str | None, request=N
     security_change_commit(user=user, kind=SecurityEvent.Kind.TWO_FACTOR_DISABLED, request=request)
 
 
-def recovery_codes_issue(*, user: AbstractBaseUser) -> list[str]:
+def recovery_codes_issue(*, user: User) -> list[str]:
     """Fresh one-time recovery codes (the old ones stop working); shown to the user once."""
     StaticDevice.objects.filter(user=user, name=RECOVERY_DEVICE_NAME).delete()
     device = StaticDevice.objects.create(user=user, name=RECOVERY_DEVICE_NAME, confirmed=True)
@@ -123,7 +123,7 @@ def recovery_codes_issue(*, user: AbstractBaseUser) -> list[str]:
     return codes
 
 
-def require_otp(*, user: AbstractBaseUser, token: str | None) -> None:
+def require_otp(*, user: User, token: str | None) -> None:
     """Raise unless ``token`` is a current code of the user's confirmed device."""
     if totp_device(user) is None:
         raise ExchangeError("otp_setup_required", "set up two-factor authentication first", status=403)
@@ -131,7 +131,7 @@ def require_otp(*, user: AbstractBaseUser, token: str | None) -> None:
         raise ExchangeError("invalid_otp", "a valid two-factor code is required", status=403)
 
 
-def security_change_commit(*, user: AbstractBaseUser, kind: str, request=None, **detail) -> datetime:
+def security_change_commit(*, user: User, kind: str, request=None, **detail) -> datetime:
     """What every security change the user makes sets off: the event, a withdrawal lock, and an
     e-mail sent once the change has committed. Returns the end of the lock."""
     security_event_record(user=user, kind=kind, request=request, **detail)
@@ -150,13 +150,13 @@ def security_change_commit(*, user: AbstractBaseUser, kind: str, request=None, *
     return until
 
 
-def withdrawals_locked_until(user: AbstractBaseUser) -> datetime | None:
+def withdrawals_locked_until(user: User) -> datetime | None:
     """The end of the user's withdrawal lock, or None when withdrawals are not locked."""
     until = Profile.objects.filter(user_id=user.pk).values_list("withdrawals_locked_until", flat=True).first()
     return until if until is not None and until > timezone.now() else None
 
 
-def api_key_issue(*, user: AbstractBaseUser, otp_token: str | None, scopes: list[str], label: str = "",
+def api_key_issue(*, user: User, otp_token: str | None, scopes: list[str], label: str = "",
                   allowed_ips: list[str] | None = None, request=None) -> tuple[ApiKey, str]:
     """Create an API key for a user who proves their second factor; the secret is shown once.
 
@@ -175,7 +175,7 @@ def api_key_issue(*, user: AbstractBaseUser, otp_token: str | None, scopes: list
 
 
 @transaction.atomic
-def api_key_revoke_own(*, user: AbstractBaseUser, key_id: object, request=None) -> ApiKey:
+def api_key_revoke_own(*, user: User, key_id: object, request=None) -> ApiKey:
     """Revoke one of the user's own keys (anyone else's is as unknown as a missing one) and
     record the security event in the same transaction."""
     from exchange.accounts.services import api_key_revoke
@@ -196,7 +196,7 @@ def provisioning_qr_data_uri(device: TOTPDevice) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def withdrawal_request_verified(*, user: AbstractBaseUser, asset, amount: object, address: str,
+def withdrawal_request_verified(*, user: User, asset, amount: object, address: str,
                                 otp_token: str | None):
     """Request a withdrawal after checking the withdrawal lock and the user's second factor
     (the lock first, so a refused request does not use up the code)."""

@@ -2,8 +2,8 @@
 import ipaddress
 import secrets
 
-from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth import password_validation
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -17,12 +17,11 @@ from exchange.ledger.services import account_for_user
 
 
 @transaction.atomic
-def user_create(*, username: str, email: str, password: str, role: str = TRADER) -> AbstractBaseUser:
+def user_create(*, username: str, email: str, password: str, role: str = TRADER) -> User:
     """Sign a user up: the login, a profile, a ledger account and the role's group.
 
     Raises ``invalid_username``, ``invalid_email``, ``weak_password`` or ``username_taken``.
     """
-    User = get_user_model()
     username = (username or "").strip()
     if not username or len(username) > 150:
         raise ExchangeError("invalid_username", "choose a username of 1 to 150 characters")
@@ -56,13 +55,13 @@ def user_create(*, username: str, email: str, password: str, role: str = TRADER)
     return user
 
 
-def profile_for(user: AbstractBaseUser) -> Profile:
+def profile_for(user: User) -> Profile:
     profile, _ = Profile.objects.get_or_create(user=user)
     return profile
 
 
 @transaction.atomic
-def user_set_status(*, user: AbstractBaseUser, status: str) -> Profile:
+def user_set_status(*, user: User, status: str) -> Profile:
     """Freeze or unfreeze a user. A frozen user cannot log in, trade or use API keys."""
     if status not in UserStatus.values:
         raise ExchangeError("invalid_status", f"status must be one of {', '.join(UserStatus.values)}")
@@ -89,7 +88,7 @@ def api_key_validate(*, scopes: list[str], label: str = "", allowed_ips: list[st
 
 
 def api_key_create(
-    *, user: AbstractBaseUser, scopes: list[str], label: str = "", allowed_ips: list[str] | None = None
+    *, user: User, scopes: list[str], label: str = "", allowed_ips: list[str] | None = None
 ) -> tuple[ApiKey, str]:
     """Create an API key; return it with its secret, which is never shown again."""
     api_key_validate(scopes=scopes, label=label, allowed_ips=allowed_ips)

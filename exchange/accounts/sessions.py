@@ -4,7 +4,7 @@ and when a session is ended, so listing or ending a user's sessions reads only t
 Django's session table has no user column; finding a user's sessions there means decoding every
 session of every user, a cost anyone can grow by opening sessions.
 """
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.contrib.sessions.models import Session
 from django.db import transaction
@@ -18,7 +18,7 @@ from exchange.infra.net import client_ip
 SESSION_LIST_LIMIT = 50
 
 
-def session_record(*, user: AbstractBaseUser, request) -> UserSession | None:
+def session_record(*, user: User, request) -> UserSession | None:
     """Index the request's session as one of ``user``'s (idempotent; the key changes at login and
     at a password change, so the current key is recorded whenever it is not yet known)."""
     session = getattr(request, "session", None)
@@ -31,7 +31,7 @@ def session_record(*, user: AbstractBaseUser, request) -> UserSession | None:
     return row
 
 
-def session_list(*, user: AbstractBaseUser) -> list[dict]:
+def session_list(*, user: User) -> list[dict]:
     """The user's unexpired sessions, newest first: two queries bounded by their own sessions."""
     rows = list(UserSession.objects.filter(user=user).order_by("-created_at")[:SESSION_LIST_LIMIT])
     expires = dict(Session.objects.filter(session_key__in=[r.session_key for r in rows],
@@ -44,7 +44,7 @@ def session_list(*, user: AbstractBaseUser) -> list[dict]:
 
 
 @transaction.atomic
-def session_end(*, user: AbstractBaseUser, session_id: object, request=None) -> str:
+def session_end(*, user: User, session_id: object, request=None) -> str:
     """End one of the user's own sessions (anyone else's is as unknown as a missing one);
     returns its key."""
     from exchange.accounts.events import security_event_record
@@ -64,7 +64,7 @@ def session_end(*, user: AbstractBaseUser, session_id: object, request=None) -> 
 
 
 @transaction.atomic
-def session_end_others(*, user: AbstractBaseUser, keep: str | None) -> int:
+def session_end_others(*, user: User, keep: str | None) -> int:
     """Sign the user out everywhere but the session ``keep``; returns how many ended."""
     keys = list(UserSession.objects.filter(user=user).exclude(session_key=keep or "")
                 .values_list("session_key", flat=True))

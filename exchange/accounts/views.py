@@ -19,6 +19,7 @@ from exchange.accounts import login as login_flow
 from exchange.accounts import security as sec
 from exchange.accounts.events import security_event_record
 from exchange.accounts.forms import LoginForm, SignupForm
+from exchange.accounts.http import AuthenticatedHttpRequest
 from exchange.accounts.models import ApiKey, SecurityEvent
 from exchange.accounts.services import user_create
 from exchange.accounts.sessions import session_end, session_end_others
@@ -136,7 +137,7 @@ _PENDING_DEVICE = "accounts_totp_pending_device"
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def security(request: HttpRequest) -> HttpResponse:
+def security(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Two-factor: set up (a QR code and the secret, then a code to confirm), replace or turn off
     (both with the current code or a recovery code). Recovery codes are shown once, at confirm."""
     from django_otp import login as otp_login
@@ -182,7 +183,7 @@ def security(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def api_keys(request: HttpRequest) -> HttpResponse:
+def api_keys(request: AuthenticatedHttpRequest) -> HttpResponse:
     """List, create (with a two-factor code; the secret is shown once) and revoke API keys."""
     created, error = None, None
     if request.method == "POST":
@@ -204,7 +205,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def session_end_view(request: HttpRequest, session_id: int) -> HttpResponse:
+def session_end_view(request: AuthenticatedHttpRequest, session_id: int) -> HttpResponse:
     """Sign one of the user's sessions out (this one too, if chosen)."""
     try:
         key = session_end(user=request.user, session_id=session_id, request=request)

@@ -1,5 +1,5 @@
 """Writes to the audit log. Call ``audit_record`` inside the transaction of the change."""
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from exchange.audit.models import AuditEntry, AuditSource, LoginRecord
@@ -8,7 +8,7 @@ from exchange.audit.models import AuditEntry, AuditSource, LoginRecord
 @transaction.atomic
 def audit_record(
     *,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     ip: str | None,
     action: str,
     object_type: str,
@@ -34,7 +34,7 @@ def audit_record(
 
 
 def login_record(
-    *, user: AbstractBaseUser | None, username: str, ip: str | None, user_agent: str, succeeded: bool
+    *, user: User | None, username: str, ip: str | None, user_agent: str, succeeded: bool
 ) -> LoginRecord:
     """Remember one login attempt."""
     return LoginRecord.objects.create(

@@ -19,7 +19,7 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Sum
 from django.utils import timezone
@@ -80,7 +80,7 @@ def tier_limits(level: int) -> TierLimits:
     return TierLimits(level=level, **parsed)
 
 
-def kyc_level(user: AbstractBaseUser) -> int:
+def kyc_level(user: User) -> int:
     """The user's verification level (0 without a profile)."""
     from exchange.accounts.models import Profile
 
@@ -116,7 +116,7 @@ def asset_value(asset: Asset, amount: Decimal) -> Decimal:
     return amount * price
 
 
-def account_lock(user: AbstractBaseUser) -> LedgerAccount:
+def account_lock(user: User) -> LedgerAccount:
     """Lock the user's ledger account row: the limit checks of one user run one at a time."""
     account, _ = LedgerAccount.objects.get_or_create(user=user, defaults={"kind": AccountKind.USER})
     return LedgerAccount.objects.select_for_update().get(pk=account.pk)
@@ -127,7 +127,7 @@ def _value_or_zero(asset: Asset, amount: Decimal) -> Decimal:
     return amount * price if price is not None else Decimal(0)
 
 
-def withdrawn_last_24h(user: AbstractBaseUser) -> Decimal:
+def withdrawn_last_24h(user: User) -> Decimal:
     """The quote value of the user's withdrawals of the last 24 hours that were not rejected,
     each at its value when requested (older rows without one: at today's price)."""
     since = timezone.now() - WINDOW
@@ -138,7 +138,7 @@ def withdrawn_last_24h(user: AbstractBaseUser) -> Decimal:
     return total
 
 
-def deposited_last_24h(user: AbstractBaseUser) -> Decimal:
+def deposited_last_24h(user: User) -> Decimal:
     """The quote value, at today's prices, of every deposit credited to the user in 24 hours."""
     since = timezone.now() - WINDOW
     sums = (Posting.objects.filter(account__user=user, bucket=Bucket.AVAILABLE, entry__kind=EntryKind.DEPOSIT,
@@ -148,7 +148,7 @@ def deposited_last_24h(user: AbstractBaseUser) -> Decimal:
     return sum((_value_or_zero(assets[row["asset"]], row["s"]) for row in sums), Decimal(0))
 
 
-def withdrawal_limit_check(*, user: AbstractBaseUser, asset: Asset, amount: Decimal) -> Decimal:
+def withdrawal_limit_check(*, user: User, asset: Asset, amount: Decimal) -> Decimal:
     """Refuse a withdrawal the user's tier does not allow; return its quote value.
 
     Call inside the withdrawal's transaction: it locks the user's ledger account row before
@@ -172,7 +172,7 @@ def withdrawal_limit_check(*, user: AbstractBaseUser, asset: Asset, amount: Deci
     return value
 
 
-def deposit_limit_check(*, user: AbstractBaseUser, asset: Asset, amount: Decimal) -> Decimal:
+def deposit_limit_check(*, user: User, asset: Asset, amount: Decimal) -> Decimal:
     """Refuse a credit above what the user's tier may receive in 24 hours; return its quote
     value. Call inside the crediting transaction (it locks the user's ledger account row)."""
     limits = tier_limits(kyc_level(user))
@@ -187,7 +187,7 @@ def deposit_limit_check(*, user: AbstractBaseUser, asset: Asset, amount: Decimal
     return value
 
 
-def limits_summary(*, user: AbstractBaseUser) -> dict:
+def limits_summary(*, user: User) -> dict:
     """The user's tier, limits and what is left of them, for their wallet page."""
     limits = tier_limits(kyc_level(user))
     withdrawn, deposited = withdrawn_last_24h(user), deposited_last_24h(user)

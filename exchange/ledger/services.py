@@ -7,7 +7,7 @@ and lets the database's check constraints refuse anything that would go negative
 from collections import defaultdict
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -29,7 +29,7 @@ from exchange.ledger.postings import AVAILABLE, HELD, PostingSpec, TradeLegs, fe
 from exchange.markets.models import Asset
 
 
-def account_for_user(user: AbstractBaseUser) -> LedgerAccount:
+def account_for_user(user: User) -> LedgerAccount:
     """The user's ledger account, created on first use."""
     account, _ = LedgerAccount.objects.get_or_create(user=user, defaults={"kind": AccountKind.USER})
     return account
@@ -127,7 +127,7 @@ def _amount(asset: Asset, amount: object) -> Decimal:
 
 
 def deposit_credit(
-    *, user: AbstractBaseUser, asset: Asset, amount: object, reference: str, memo: str = ""
+    *, user: User, asset: Asset, amount: object, reference: str, memo: str = ""
 ) -> LedgerEntry:
     """Credit a deposit, once per external ``reference`` (a second call with it changes nothing)."""
     value = _amount(asset, amount)
@@ -146,7 +146,7 @@ def deposit_credit(
 
 
 @transaction.atomic
-def hold_place(*, user: AbstractBaseUser, asset: Asset, amount: object, hold: str) -> LedgerEntry:
+def hold_place(*, user: User, asset: Asset, amount: object, hold: str) -> LedgerEntry:
     """Move ``amount`` from available to held under the name ``hold`` (e.g. ``order:42``).
 
     Every order placement runs this, so it is two statements instead of ``entry_post``'s
@@ -177,7 +177,7 @@ def hold_place(*, user: AbstractBaseUser, asset: Asset, amount: object, hold: st
     return LedgerEntry(pk=entry_id, kind=EntryKind.HOLD, reference=hold)
 
 
-def hold_release(*, user: AbstractBaseUser, asset: Asset, amount: object, hold: str) -> LedgerEntry:
+def hold_release(*, user: User, asset: Asset, amount: object, hold: str) -> LedgerEntry:
     """Give back ``amount`` of the hold ``hold`` to available (a cancel, or a price improvement)."""
     value = _amount(asset, amount)
     account = account_for_user(user)
@@ -191,7 +191,7 @@ def hold_release(*, user: AbstractBaseUser, asset: Asset, amount: object, hold: 
     )
 
 
-def hold_remaining(*, user: AbstractBaseUser, asset: Asset, hold: str) -> Decimal:
+def hold_remaining(*, user: User, asset: Asset, hold: str) -> Decimal:
     """What is left of the hold ``hold``: the sum of its postings."""
     account = account_for_user(user)
     total = Posting.objects.filter(account=account, asset=asset, bucket=HELD, hold=hold).aggregate(s=Sum("amount"))["s"]
@@ -200,8 +200,8 @@ def hold_remaining(*, user: AbstractBaseUser, asset: Asset, hold: str) -> Decima
 
 def trade_settle(
     *,
-    buyer: AbstractBaseUser,
-    seller: AbstractBaseUser,
+    buyer: User,
+    seller: User,
     base: Asset,
     quote: Asset,
     price: object,
@@ -249,7 +249,7 @@ def trade_settle(
 
 
 @transaction.atomic
-def withdrawal_request(*, user: AbstractBaseUser, asset: Asset, amount: object, address: str) -> Withdrawal:
+def withdrawal_request(*, user: User, asset: Asset, amount: object, address: str) -> Withdrawal:
     """Ask to withdraw: the amount is held at once, so it cannot be traded or withdrawn twice.
 
     The user's KYC tier must allow it (``kyc_withdrawals_not_allowed``, ``kyc_limit_exceeded``,
@@ -304,7 +304,7 @@ def withdrawal_reject(*, withdrawal_id: int) -> Withdrawal:
     return withdrawal
 
 
-def balance_adjust(*, user: AbstractBaseUser, asset: Asset, amount: object, reason: str) -> LedgerEntry:
+def balance_adjust(*, user: User, asset: Asset, amount: object, reason: str) -> LedgerEntry:
     """A manual correction (positive or negative) against the external account, with a reason."""
     value = parse_decimal(amount)
     if value == 0:
@@ -325,7 +325,7 @@ def balance_adjust(*, user: AbstractBaseUser, asset: Asset, amount: object, reas
     )
 
 
-def faucet_credit(*, user: AbstractBaseUser, asset: Asset, amount: object) -> LedgerEntry:
+def faucet_credit(*, user: User, asset: Asset, amount: object) -> LedgerEntry:
     """Demo mode only: credit play money, at most ``EXCHANGE_FAUCET_LIMITS[asset]`` per request."""
     import uuid
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Case, Q, QuerySet, When
 
 from exchange.errors import ExchangeError
@@ -17,7 +17,7 @@ def _in_range(rows: QuerySet, field: str, since: datetime | None, until: datetim
     return rows
 
 
-def order_list(*, user: AbstractBaseUser, status: str | None = None, market: str | None = None,
+def order_list(*, user: User, status: str | None = None, market: str | None = None,
                since: datetime | None = None, until: datetime | None = None) -> QuerySet[Order]:
     """The user's orders; ``status`` is ``open`` (pending or open) or ``closed`` (the rest);
     ``since``/``until`` bound their creation time (inclusive)."""
@@ -33,7 +33,7 @@ def order_list(*, user: AbstractBaseUser, status: str | None = None, market: str
     return _in_range(orders, "created_at", since, until)
 
 
-def order_get(*, user: AbstractBaseUser, order_id: object) -> Order:
+def order_get(*, user: User, order_id: object) -> Order:
     """The user's order; someone else's is as unknown as a missing one."""
     try:
         pk = int(str(order_id))
@@ -45,7 +45,7 @@ def order_get(*, user: AbstractBaseUser, order_id: object) -> Order:
     return order
 
 
-def order_get_by_client_id(*, user: AbstractBaseUser, client_order_id: str) -> Order:
+def order_get_by_client_id(*, user: User, client_order_id: str) -> Order:
     """The user's order with this ``client_order_id``: the open one if there is one (at most one
     can be open), else the latest. A client order id can be reused once its order is closed."""
     order = (Order.objects.select_related("market").filter(user=user, client_order_id=str(client_order_id).strip())
@@ -55,7 +55,7 @@ def order_get_by_client_id(*, user: AbstractBaseUser, client_order_id: str) -> O
     return order
 
 
-def fill_list(*, user: AbstractBaseUser, market: str | None = None, since: datetime | None = None,
+def fill_list(*, user: User, market: str | None = None, since: datetime | None = None,
               until: datetime | None = None) -> QuerySet[Fill]:
     """The user's fills (as buyer or seller), with the market's assets (a fee's asset)."""
     fills = Fill.objects.filter(Q(buyer=user) | Q(seller=user)).select_related("market__base", "market__quote")

@@ -8,7 +8,7 @@ and a crash between the commit and the XADD is repaired by the matcher's relay.
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -31,7 +31,7 @@ def _publish_after_commit(symbol: str, command: Command) -> None:
 
 def order_place(
     *,
-    user: AbstractBaseUser,
+    user: User,
     market: str,
     side: str,
     order_type: str = "limit",
@@ -66,7 +66,7 @@ def _batch_limit(items: list) -> None:
         raise ExchangeError("batch_too_large", f"at most {limit} items in a batch")
 
 
-def order_place_batch(*, user: AbstractBaseUser, orders: list[dict]) -> list[Order | ExchangeError]:
+def order_place_batch(*, user: User, orders: list[dict]) -> list[Order | ExchangeError]:
     """Place several orders (``order_place``'s keyword arguments each); one result per order, in
     order: the order, or the ``ExchangeError`` that refused it (the others are unaffected).
 
@@ -80,7 +80,7 @@ def order_place_batch(*, user: AbstractBaseUser, orders: list[dict]) -> list[Ord
 
 
 @transaction.atomic
-def order_cancel_batch(*, user: AbstractBaseUser, order_ids: list[object]) -> list[Order | ExchangeError]:
+def order_cancel_batch(*, user: User, order_ids: list[object]) -> list[Order | ExchangeError]:
     """Ask to cancel several orders; one result per id, in order (the order, or the error), and
     one commit for the whole batch."""
     _batch_limit(order_ids)
@@ -101,7 +101,7 @@ def _order_pk(order_id: object) -> int:
         raise ExchangeError("unknown_order", "no such order", status=404) from None
 
 
-def _locked_own_order(user: AbstractBaseUser, order_id: object) -> Order:
+def _locked_own_order(user: User, order_id: object) -> Order:
     order_pk = _order_pk(order_id)
     # Someone else's order answers exactly like a missing one: ids reveal nothing.
     order = Order.objects.select_for_update(of=("self",)).select_related("market").filter(pk=order_pk, user=user).first()
@@ -111,7 +111,7 @@ def _locked_own_order(user: AbstractBaseUser, order_id: object) -> Order:
 
 
 @transaction.atomic
-def order_cancel(*, user: AbstractBaseUser, order_id: object) -> Order:
+def order_cancel(*, user: User, order_id: object) -> Order:
     """Ask the matcher to cancel an open order. The request is durable before it is sent;
     asking again for the same order is harmless and returns it."""
     order = _locked_own_order(user, order_id)
@@ -125,7 +125,7 @@ def order_cancel(*, user: AbstractBaseUser, order_id: object) -> Order:
     return order
 
 
-def order_cancel_all(*, user: AbstractBaseUser, market: str | None = None) -> list[Order]:
+def order_cancel_all(*, user: User, market: str | None = None) -> list[Order]:
     """Cancel every open order of the user (in one market, or all). Returns those asked."""
     orders = Order.objects.filter(user=user, status__in=OPEN_STATUSES, cancel_requested_at__isnull=True)
     if market is not None:
@@ -141,7 +141,7 @@ def order_cancel_all(*, user: AbstractBaseUser, market: str | None = None) -> li
 
 
 @transaction.atomic
-def order_amend(*, user: AbstractBaseUser, order_id: object, quantity: object = None, price: object = None) -> Order:
+def order_amend(*, user: User, order_id: object, quantity: object = None, price: object = None) -> Order:
     """Ask to change an open limit (or stop-limit) order's price and/or quantity.
 
     ``quantity`` is the order's new total quantity, what it has filled included (as on other
@@ -202,7 +202,7 @@ def order_amend(*, user: AbstractBaseUser, order_id: object, quantity: object = 
     return order
 
 
-def _own_order(user: AbstractBaseUser, order_id: object) -> Order:
+def _own_order(user: User, order_id: object) -> Order:
     order_pk = _order_pk(order_id)
     order = Order.objects.filter(pk=order_pk, user=user).only("id", "hold_asset_id").first()
     if order is None:
@@ -264,7 +264,7 @@ def user_orders_cancel_everywhere(*, user_id: int, reason: str) -> list[Command]
 
 
 
-def user_freeze(*, user: AbstractBaseUser, reason: str) -> None:
+def user_freeze(*, user: User, reason: str) -> None:
     """Freeze a user: no more logins, orders or API calls, and every open order cancelled
     (through each market's stream, so the cancels take effect in sequence)."""
     from exchange.accounts.services import user_set_status

@@ -1,5 +1,5 @@
 """Reads for the trader pages (the live parts are loaded by the browser from /api/v1/)."""
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from exchange.ledger.models import Withdrawal
@@ -26,5 +26,5 @@ def market_rules(market: Market) -> dict:
     }
 
 
-def withdrawal_list(*, user: AbstractBaseUser) -> QuerySet[Withdrawal]:
+def withdrawal_list(*, user: User) -> QuerySet[Withdrawal]:
     return Withdrawal.objects.filter(user=user).select_related("asset").order_by("-created_at")

@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from exchange.accounts.http import AuthenticatedHttpRequest
 from exchange.errors import ExchangeError
 from exchange.infra.net import client_ip
 from exchange.ledger import selectors as ledger_selectors
@@ -76,7 +77,7 @@ def trade(request: HttpRequest, symbol: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @_remember_client
-def wallet(request: HttpRequest) -> HttpResponse:
+def wallet(request: AuthenticatedHttpRequest) -> HttpResponse:
     faucet_form = FaucetForm(prefix="faucet")
     withdrawal_form = WithdrawalForm(prefix="withdraw")
     status = 200
@@ -157,7 +158,7 @@ class _Echo:
 
 @login_required
 @require_GET
-def ledger_csv(request: HttpRequest) -> StreamingHttpResponse:
+def ledger_csv(request: AuthenticatedHttpRequest) -> StreamingHttpResponse:
     postings = ledger_selectors.posting_list(user=request.user, asset=_asset_filter(request)).order_by("id")
     writer = csv.writer(_Echo())
 
@@ -175,7 +176,7 @@ def ledger_csv(request: HttpRequest) -> StreamingHttpResponse:
 @login_required
 @require_GET
 @_remember_client
-def account(request: HttpRequest) -> HttpResponse:
+def account(request: AuthenticatedHttpRequest) -> HttpResponse:
     from exchange.accounts.security import totp_device, withdrawals_locked_until
     from exchange.accounts.sessions import session_list, session_record
 
@@ -195,7 +196,7 @@ def account(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def sessions_end_others(request: HttpRequest) -> HttpResponse:
+def sessions_end_others(request: AuthenticatedHttpRequest) -> HttpResponse:
     from exchange.accounts.sessions import session_end_others
 
     ended = session_end_others(user=request.user, keep=request.session.session_key)

@@ -1,5 +1,5 @@
 """The second admin's decision on a pending money request: approve (post it now) or reject."""
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,7 +24,7 @@ def _pending_approval(approval_id: object) -> ApprovalRequest:
 
 
 @transaction.atomic
-def approval_approve(*, actor: AbstractBaseUser, ip: str | None, approval_id: object, reason: str) -> ApprovalRequest:
+def approval_approve(*, actor: User, ip: str | None, approval_id: object, reason: str) -> ApprovalRequest:
     """The second admin approves: the deposit is credited, the adjustment posted or the
     withdrawal completed, now. The admin who asked can never approve (``four_eyes``), nor can
     the user the money goes to or comes from (``own_account``), both 403."""
@@ -66,7 +66,7 @@ def approval_approve(*, actor: AbstractBaseUser, ip: str | None, approval_id: ob
 
 
 @transaction.atomic
-def approval_reject(*, actor: AbstractBaseUser, ip: str | None, approval_id: object, reason: str) -> ApprovalRequest:
+def approval_reject(*, actor: User, ip: str | None, approval_id: object, reason: str) -> ApprovalRequest:
     """Turn a request down (the requester may withdraw their own). Nothing is posted; a
     withdrawal stays pending in the queue, to be rejected or asked again; a rejected deposit
     frees its reference for a corrected request."""

@@ -1,7 +1,7 @@
 """Console writes on fee schedules: the volume tiers of each quote asset."""
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from exchange.amounts import parse_decimal
@@ -20,7 +20,7 @@ def _fee_rate(value: object, field: str) -> Decimal:
 
 
 @transaction.atomic
-def fee_tier_create(*, actor: AbstractBaseUser, ip: str | None, quote: Asset, min_volume: object, maker_fee: object,
+def fee_tier_create(*, actor: User, ip: str | None, quote: Asset, min_volume: object, maker_fee: object,
                     taker_fee: object, reason: str) -> FeeTier:
     """Add a volume tier for the markets quoted in ``quote``. It applies to orders entered from
     now on (each order carries the fees of its entry)."""
@@ -40,7 +40,7 @@ def fee_tier_create(*, actor: AbstractBaseUser, ip: str | None, quote: Asset, mi
 
 
 @transaction.atomic
-def fee_tier_delete(*, actor: AbstractBaseUser, ip: str | None, tier_id: object, reason: str) -> None:
+def fee_tier_delete(*, actor: User, ip: str | None, tier_id: object, reason: str) -> None:
     """Remove a volume tier (orders already entered keep the fees they carry)."""
     check_admin(actor)
     why = check_reason(reason)

@@ -8,7 +8,7 @@ own account or approves a withdrawal out of it (``own_account``, 403).
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -82,7 +82,7 @@ def _approval_request(*, actor, ip, kind: str, user, asset: Asset, amount: Decim
 
 
 @transaction.atomic
-def deposit_credit(*, actor: AbstractBaseUser, ip: str | None, user: AbstractBaseUser, asset: Asset, amount: object,
+def deposit_credit(*, actor: User, ip: str | None, user: User, asset: Asset, amount: object,
                    reference: str, reason: str) -> ApprovalRequest:
     """Ask to credit a deposit that arrived outside the venue (a bank transfer, a transaction).
 
@@ -105,7 +105,7 @@ def deposit_credit(*, actor: AbstractBaseUser, ip: str | None, user: AbstractBas
 
 
 @transaction.atomic
-def balance_adjust(*, actor: AbstractBaseUser, ip: str | None, user: AbstractBaseUser, asset: Asset, amount: object,
+def balance_adjust(*, actor: User, ip: str | None, user: User, asset: Asset, amount: object,
                    reason: str) -> ApprovalRequest:
     """Ask for a manual correction (positive or negative) of a user's available balance against
     the external account. It always waits for a second admin, whatever its amount or sign; a
@@ -138,7 +138,7 @@ def pending_withdrawal(withdrawal_id: object) -> Withdrawal:
 
 
 @transaction.atomic
-def withdrawal_approve(*, actor: AbstractBaseUser, ip: str | None, withdrawal_id: object,
+def withdrawal_approve(*, actor: User, ip: str | None, withdrawal_id: object,
                        reason: str) -> Withdrawal | ApprovalRequest:
     """Approve a pending withdrawal: up to its asset's threshold it completes at once (the held
     funds go out); above, it needs a second admin's approval (returns the pending request).
@@ -165,7 +165,7 @@ def withdrawal_approve(*, actor: AbstractBaseUser, ip: str | None, withdrawal_id
 
 
 @transaction.atomic
-def withdrawal_reject(*, actor: AbstractBaseUser, ip: str | None, withdrawal_id: object, reason: str) -> Withdrawal:
+def withdrawal_reject(*, actor: User, ip: str | None, withdrawal_id: object, reason: str) -> Withdrawal:
     """Refuse a pending withdrawal: the held amount goes back to available. One admin is
     enough (nothing leaves the venue); a pending approval for it is rejected with it."""
     check_admin(actor)

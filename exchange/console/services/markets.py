@@ -4,7 +4,7 @@ Market status changes and cancel-alls go through the matcher's command stream
 (``exchange.trading.services.market_command``): they take effect at a definite sequence
 number, after every command queued before them, once the market's matcher applies them.
 """
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -37,7 +37,7 @@ def _locked_market(symbol: str) -> Market:
 
 
 @transaction.atomic
-def asset_list(*, actor: AbstractBaseUser, ip: str | None, symbol: str, name: str, decimals: int, reason: str) -> Asset:
+def asset_list(*, actor: User, ip: str | None, symbol: str, name: str, decimals: int, reason: str) -> Asset:
     """List a new asset (a coin or currency) with its number of decimals."""
     check_admin(actor)
     why = check_reason(reason)
@@ -56,7 +56,7 @@ def asset_list(*, actor: AbstractBaseUser, ip: str | None, symbol: str, name: st
 
 
 @transaction.atomic
-def market_list(*, actor: AbstractBaseUser, ip: str | None, base: str, quote: str, reason: str, **rules: object) -> Market:
+def market_list(*, actor: User, ip: str | None, base: str, quote: str, reason: str, **rules: object) -> Market:
     """List a new market BASE-QUOTE with its rules. It opens in status ``trading``; its
     matcher picks it up when started for it (``run_matcher`` without ``--markets`` reads the
     market list when it starts)."""
@@ -78,7 +78,7 @@ def market_list(*, actor: AbstractBaseUser, ip: str | None, base: str, quote: st
 
 
 @transaction.atomic
-def market_rules_update(*, actor: AbstractBaseUser, ip: str | None, market: str, reason: str, **changes: object) -> Market:
+def market_rules_update(*, actor: User, ip: str | None, market: str, reason: str, **changes: object) -> Market:
     """Change a market's rules. They apply to orders entered afterwards: every order is checked
     against the rules at entry, and carries the maker/taker fees of its entry in its place
     command. Resting orders keep their price, quantity and fees, even where a new rule (a
@@ -125,7 +125,7 @@ def market_rules_update(*, actor: AbstractBaseUser, ip: str | None, market: str,
 
 
 @transaction.atomic
-def market_status_change(*, actor: AbstractBaseUser, ip: str | None, market: str, status: str, reason: str) -> list:
+def market_status_change(*, actor: User, ip: str | None, market: str, status: str, reason: str) -> list:
     """Queue a status change (trading, halted, cancel-only, post-only, delisted) into the
     market's stream; it takes effect at its sequence number. Delisting also cancels every
     resting order, right after the status change in the same stream. Returns the commands."""
@@ -144,7 +144,7 @@ def market_status_change(*, actor: AbstractBaseUser, ip: str | None, market: str
 
 
 @transaction.atomic
-def market_orders_cancel_all(*, actor: AbstractBaseUser, ip: str | None, market: str, reason: str):
+def market_orders_cancel_all(*, actor: User, ip: str | None, market: str, reason: str):
     """Queue a cancel of every order of the market into its stream (holds are released as the
     matcher applies it). The market's status does not change: halt it first to stop new ones."""
     check_admin(actor)

@@ -1,5 +1,5 @@
 """Console writes on users: freeze and unfreeze, KYC level, API-key revocation."""
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from exchange.accounts import services as accounts
@@ -13,13 +13,13 @@ from exchange.trading import services as trading
 from exchange.trading.models import OPEN_STATUSES, Order
 
 
-def _profile(user: AbstractBaseUser) -> Profile:
+def _profile(user: User) -> Profile:
     accounts.profile_for(user)
     return Profile.objects.select_for_update().get(user=user)
 
 
 @transaction.atomic
-def user_freeze(*, actor: AbstractBaseUser, ip: str | None, user: AbstractBaseUser, reason: str) -> Profile:
+def user_freeze(*, actor: User, ip: str | None, user: User, reason: str) -> Profile:
     """Freeze a user: no login (their sessions end), no orders, no API calls, and every open
     order cancelled through each market's stream (holds released as the matchers apply it)."""
     check_admin(actor)
@@ -39,7 +39,7 @@ def user_freeze(*, actor: AbstractBaseUser, ip: str | None, user: AbstractBaseUs
 
 
 @transaction.atomic
-def user_unfreeze(*, actor: AbstractBaseUser, ip: str | None, user: AbstractBaseUser, reason: str) -> Profile:
+def user_unfreeze(*, actor: User, ip: str | None, user: User, reason: str) -> Profile:
     """Let a frozen user log in and trade again (their cancelled orders stay cancelled)."""
     check_admin(actor)
     why = check_reason(reason)
@@ -54,7 +54,7 @@ def user_unfreeze(*, actor: AbstractBaseUser, ip: str | None, user: AbstractBase
 
 
 @transaction.atomic
-def user_kyc_set(*, actor: AbstractBaseUser | None, ip: str | None, user: AbstractBaseUser, level: int,
+def user_kyc_set(*, actor: User | None, ip: str | None, user: User, level: int,
                  reason: str) -> Profile:
     """Set the user's KYC level (0 none, 1 basic, 2 verified, 3 enhanced): it decides how much
     they may withdraw and receive (``exchange.ledger.limits``). Admins and compliance officers
@@ -78,7 +78,7 @@ def user_kyc_set(*, actor: AbstractBaseUser | None, ip: str | None, user: Abstra
 
 
 @transaction.atomic
-def user_api_key_revoke(*, actor: AbstractBaseUser, ip: str | None, api_key_id: int, reason: str) -> ApiKey:
+def user_api_key_revoke(*, actor: User, ip: str | None, api_key_id: int, reason: str) -> ApiKey:
     """Revoke one of a user's API keys for good."""
     check_admin(actor)
     why = check_reason(reason)
