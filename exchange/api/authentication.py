@@ -8,8 +8,8 @@ from exchange.accounts.models import ApiKey
 from exchange.api.keys import api_key_verify
 from exchange.errors import ExchangeError
 from exchange.infra.net import client_ip as net_client_ip
+from exchange.infra.redis_clients import redis_client
 from exchange.infra.shedding import request_received_at
-from exchange.trading.streams import redis_client
 
 
 class ApiKeyError(exceptions.AuthenticationFailed):

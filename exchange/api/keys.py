@@ -31,7 +31,7 @@ from exchange.accounts.crypto import decrypt_secret
 from exchange.accounts.models import ApiKey, Profile, UserStatus
 from exchange.api.signing import signature as expected_signature
 from exchange.errors import ExchangeError
-from exchange.trading.streams import redis_client
+from exchange.infra.redis_clients import redis_client
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
 from exchange.infra.net import client_ip
-from exchange.trading.streams import redis_client
+from exchange.infra.redis_clients import redis_client
 
 
 def window_wait(setting: str, key: str, hits: int = 1) -> float | None:

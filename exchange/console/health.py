@@ -23,10 +23,11 @@ from django.db.models import Count, Min
 from django.utils import timezone
 
 from exchange.infra.launcher_hooks import launcher_status
+from exchange.infra.redis_clients import redis_client
 from exchange.markets.models import Market, MarketStatus
 from exchange.trading.matcher.runner import LOCK_NAMESPACE
 from exchange.trading.models import Command, MatcherState
-from exchange.trading.streams import GROUP, redis_client, stream_key
+from exchange.trading.streams import GROUP, stream_key
 
 RATE_WINDOW_SECONDS = 60
 OK, WARN, RED = "ok", "warn", "red"

@@ -36,10 +36,10 @@ import orjson
 from channels.layers import get_channel_layer
 from django.db import connection
 
+from exchange.infra.redis_clients import redis_client
 from exchange.marketdata.bookstore import BookStore
 from exchange.marketdata.checksum import book_checksum, decimal_text
 from exchange.marketdata.order_events import order_event
-from exchange.trading.streams import redis_client
 
 log = logging.getLogger("exchange.marketdata")
 QUEUE_MAX = 20_000

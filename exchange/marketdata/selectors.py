@@ -8,11 +8,11 @@ from django.db import connection
 from django.utils import timezone
 
 from exchange.errors import ExchangeError
+from exchange.infra.redis_clients import redis_client
 from exchange.marketdata.bookstore import BookStore
 from exchange.marketdata.checksum import book_checksum, decimal_text
 from exchange.marketdata.models import INTERVALS, Candle
 from exchange.markets.models import Market
-from exchange.trading.streams import redis_client
 
 MAX_LEVELS = 5000
 TICKER_MINUTES = 1440

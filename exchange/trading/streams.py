@@ -4,10 +4,10 @@ Entries carry only the command id: the command itself is in PostgreSQL, which st
 source of truth if Redis loses everything.
 """
 import logging
-from functools import lru_cache
 
 import redis
-from django.conf import settings
+
+from exchange.infra.redis_clients import redis_client
 
 GROUP = "matchers"
 CONSUMER = "matcher"  # one name for every matcher: only the lock holder reads, and it inherits the pending list
@@ -15,15 +15,6 @@ CONSUMER = "matcher"  # one name for every matcher: only the lock holder reads, 
 
 def stream_key(symbol: str) -> str:
     return f"cmd:{symbol}"
-
-
-@lru_cache(maxsize=1)
-def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10)
-
-
-def redis_client() -> redis.Redis:
-    return _client(settings.REDIS_URL)
 
 
 def publish_commands(symbol: str, command_ids: list[int]) -> None:

@@ -30,6 +30,7 @@ import psycopg
 import redis
 from django.db import DatabaseError, connection, transaction
 
+from exchange.infra.redis_clients import redis_client
 from exchange.markets.models import Market
 from exchange.matching import OrderBook
 from exchange.matching.gc_policy import BatchCollector, freeze_loaded_state, tune_for_large_books
@@ -41,7 +42,7 @@ from exchange.trading.matcher.publish import PreparedBatch, book_published, prep
 from exchange.trading.matcher.recovery import rebuild, unapplied_command_ids
 from exchange.trading.matcher.state import BatchPlan, MarketContext, OrderState
 from exchange.trading.matcher.writer import BatchWriter
-from exchange.trading.streams import CONSUMER, GROUP, redis_client, stream_key
+from exchange.trading.streams import CONSUMER, GROUP, stream_key
 
 log = logging.getLogger("exchange.matcher")
 LOCK_NAMESPACE = 0x6D61  # "ma": keeps our advisory lock keys apart from anyone else's
