@@ -10,9 +10,11 @@ A matcher goes further (``BatchCollector``): after every batch it freezes what s
 the batch in hand, and the full collection that finds cycles among older objects runs only when
 the matcher is idle. Without this, a full collection over a grown book stopped the matcher for
 about 50 ms at a time (measured), which alone exceeded the commit-latency budget.
+
+The engine reads no clock: the caller passes the time (``time.monotonic()`` in the matcher), so
+the policy is as deterministic as the book and its tests need no waiting.
 """
 import gc
-import time
 
 THRESHOLDS = (50_000, 20, 100)
 
@@ -28,22 +30,27 @@ def freeze_loaded_state() -> None:
 
 
 class BatchCollector:
-    """Young collections under load, full ones when idle (at most every ``full_every`` seconds)."""
+    """Young collections under load, full ones when idle (at most every ``full_every`` seconds).
 
-    def __init__(self, *, full_every: float = 30.0) -> None:
+    ``now`` and ``when_idle``'s ``now`` are seconds on one monotonic clock of the caller's."""
+
+    def __init__(self, *, now: float, full_every: float = 30.0) -> None:
         self.full_every = full_every
-        self._last_full = time.monotonic()
+        self._last_full = now
         self._frozen_since_full = 0
 
     def after_batch(self) -> None:
         gc.freeze()
         self._frozen_since_full += 1
 
-    def when_idle(self) -> None:
-        """Unfreeze and collect everything, if batches were frozen since the last time."""
-        if self._frozen_since_full and time.monotonic() - self._last_full >= self.full_every:
-            gc.unfreeze()
-            gc.collect()
-            gc.freeze()
-            self._frozen_since_full = 0
-            self._last_full = time.monotonic()
+    def when_idle(self, now: float) -> bool:
+        """Unfreeze and collect everything, if batches were frozen since the last full collection
+        and it was at least ``full_every`` seconds ago. True if it collected."""
+        if not self._frozen_since_full or now - self._last_full < self.full_every:
+            return False
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+        self._frozen_since_full = 0
+        self._last_full = now
+        return True

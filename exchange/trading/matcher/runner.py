@@ -112,7 +112,7 @@ class Matcher:
         self.relayer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay")
         self._relaying: dict[str, Future] = {}
         self.known_balances: set[tuple[int, int]] = set()  # (account, asset) with a balance row
-        self.collector = BatchCollector()
+        self.collector = BatchCollector(now=time.monotonic())
         tune_for_large_books()
         # The writer thread comes back from PostgreSQL a dozen times per batch, and each time may
         # wait a whole switch interval for the GIL while the main thread plans (5 ms by default:
@@ -305,7 +305,7 @@ class Matcher:
                 self._maintain(owned)
 
     def _when_idle(self) -> None:
-        self.collector.when_idle()
+        self.collector.when_idle(time.monotonic())
         if not self.publish:
             return
         now = time.monotonic()
