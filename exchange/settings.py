@@ -269,6 +269,9 @@ EXCHANGE_REFERENCE_PRICES = env.dict("EXCHANGE_REFERENCE_PRICES", default={})
 # Engine health turns red past these; /metrics asks for this bearer token when it is set.
 EXCHANGE_MATCHER_HEARTBEAT_MAX_AGE = env.float("EXCHANGE_MATCHER_HEARTBEAT_MAX_AGE", default=15.0)
 EXCHANGE_MATCHER_LAG_MAX_SECONDS = env.float("EXCHANGE_MATCHER_LAG_MAX_SECONDS", default=10.0)
+# Where the matcher hands each committed batch (exchange/trading/matcher/sink.py): market data's
+# candles and publishing; exchange.trading.matcher.sink.NullSink for none.
+EXCHANGE_MATCHER_SINK = env.str("EXCHANGE_MATCHER_SINK", default="exchange.marketdata.sink.MarketDataSink")
 EXCHANGE_METRICS_TOKEN = env.str("EXCHANGE_METRICS_TOKEN", default="")
 
 AUTH_PASSWORD_VALIDATORS = [

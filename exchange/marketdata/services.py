@@ -1,6 +1,6 @@
 """Writes of the market data: candles.
 
-``candles_upsert`` runs inside the matcher's batch transaction (at the end of ``write_plan``,
+``candles_upsert`` runs inside the matcher's batch transaction (the matcher's sink, ``sink.py``,
 with the columns ``candle_columns`` built when the batch was planned), so the candles commit or
 roll back with the fills they count: they are right across crashes and restarts without any
 catch-up job. ``candles_rebuild`` recomputes a market's

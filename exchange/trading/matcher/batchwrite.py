@@ -19,7 +19,6 @@ import orjson
 from django.db import connection
 from django.utils import timezone
 
-from exchange.marketdata.services import candle_columns
 from exchange.trading.matcher.state import BatchPlan, MarketContext
 
 # COPY's text format: backslash, tab, newline and carriage return are escaped; \N is NULL.
@@ -82,7 +81,6 @@ class BatchWrite:
     amends: list[str] | None  # (ids, prices, quantities) of the amended orders' UPDATE
     commands: list[str] | None  # (ids, sequences, positions) of the command UPDATE
     market_changed: bool
-    candles: list[list] | None  # the columns of the candle upsert
 
     @classmethod
     def capture(cls, ctx: MarketContext, plan: BatchPlan, *, stream_id: str, owner: str,
@@ -112,12 +110,11 @@ class BatchWrite:
         if plan.commands:
             commands = [numbers([c for c, _, _ in plan.commands]), numbers([s for _, s, _ in plan.commands]),
                         numbers([p for _, _, p in plan.commands])]
-        trades = [(f[0], f[1], f[2], f[-1]) for f in plan.fills]  # (sequence, price, quantity, created_at)
         return cls(
             ctx=replace(ctx), command_count=len(plan.commands), stream_id=stream_id, owner=owner, now=now,
             entries=entries, postings=postings, balances=_balances(plan, known_balances), fills=fills,
             journal=journal, orders=_order_columns(plan), commands=commands, amends=_amend_columns(plan),
-            market_changed=bool(plan.fills or plan.status_changed), candles=candle_columns(trades) if trades else None,
+            market_changed=bool(plan.fills or plan.status_changed),
         )
 
 

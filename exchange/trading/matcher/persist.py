@@ -11,7 +11,6 @@ from datetime import datetime
 import orjson
 from django.db import DatabaseError, connection
 
-from exchange.marketdata.services import candles_upsert
 from exchange.trading.matcher.batchwrite import Balances, BatchWrite
 from exchange.trading.matcher.state import CommandRow
 
@@ -136,5 +135,3 @@ def write_plan(write: BatchWrite) -> None:
                 "UPDATE markets_market SET last_price = %s, status = %s, updated_at = %s WHERE id = %s",
                 [ctx.last_price, ctx.status, write.now, ctx.market_id],
             )
-    if write.candles:
-        candles_upsert(market_id=ctx.market_id, columns=write.candles)

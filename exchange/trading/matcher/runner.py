@@ -1,5 +1,8 @@
 """The matcher's loop: own markets, read command batches, apply, commit, acknowledge, publish.
 
+What a batch means to market data (candles, the Redis book, Channels groups) is the sink's
+business (``sink.py``): the loop hands it each batch when planned, in the transaction, and after.
+
 One writer per market: a PostgreSQL session advisory lock per market. A matcher that cannot
 take a market's lock waits and retries, so a standby takes over within about a second of the
 owner's death (its session ends and PostgreSQL frees the lock).
@@ -38,8 +41,8 @@ from exchange.trading.matcher import metrics
 from exchange.trading.matcher.apply import BatchApplier
 from exchange.trading.matcher.batchwrite import BatchWrite
 from exchange.trading.matcher.persist import load_commands, write_plan
-from exchange.trading.matcher.publish import PreparedBatch, book_published, prepare_batch, send_batch
 from exchange.trading.matcher.recovery import rebuild, unapplied_command_ids
+from exchange.trading.matcher.sink import matcher_sink
 from exchange.trading.matcher.state import BatchPlan, MarketContext, OrderState
 from exchange.trading.matcher.writer import BatchWriter
 from exchange.trading.streams import CONSUMER, GROUP, stream_key
@@ -112,6 +115,7 @@ class Matcher:
         self.relayer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay")
         self._relaying: dict[str, Future] = {}
         self.known_balances: set[tuple[int, int]] = set()  # (account, asset) with a balance row
+        self.sink = matcher_sink()  # market data's candles and publishing (EXCHANGE_MATCHER_SINK)
         self.collector = BatchCollector(now=time.monotonic())
         tune_for_large_books()
         # The writer thread comes back from PostgreSQL a dozen times per batch, and each time may
@@ -312,9 +316,10 @@ class Matcher:
         for owned in self.owned.values():
             # A rebuilt book, or a Redis book that vanished, is published whole by the next
             # batch; with no batch coming, do it now (at most once a second).
-            if now - owned.last_book_repair > 1.0 and not book_published(owned.ctx.symbol, owned.book):
+            if now - owned.last_book_repair > 1.0 and not self.sink.book_published(owned.ctx.symbol, owned.book):
                 owned.last_book_repair = now
-                self.writer.submit(partial(send_batch, prepare_batch(owned.ctx, owned.book, BatchPlan())))
+                captured = self.sink.capture(owned.ctx, owned.book, BatchPlan(), publish=True)
+                self.writer.submit(partial(self.sink.send, captured))
 
     def _heartbeat(self, owned: OwnedMarket) -> None:
         self.writer.submit(partial(_write_heartbeat, self.owner, owned.ctx.market_id))
@@ -343,29 +348,30 @@ class Matcher:
         plan = BatchApplier(owned.ctx, owned.book, owned.orders).apply(commands)
         write = BatchWrite.capture(owned.ctx, plan, stream_id=stream_id, owner=self.owner,
                                    known_balances=self.known_balances)
-        prepared = prepare_batch(owned.ctx, owned.book, plan) if self.publish else None
+        captured = self.sink.capture(owned.ctx, owned.book, plan, publish=self.publish)
         finished = []
         for order_id, state in plan.orders.items():
             state.dirty = False
             state.hold_delta = state.hold_delta.__class__(0)
             if state.status not in ("open", "pending"):
                 finished.append(order_id)
-        number = self.writer.submit(partial(self._commit, write, entry_ids, prepared, started))
+        number = self.writer.submit(partial(self._commit, write, entry_ids, captured, started))
         owned.remember(number, [c for c, _, _ in plan.commands], finished)
         self.stats["commands"] += len(plan.commands)
         self.stats["batches"] += 1
         self.stats["trades"] += len(plan.fills)
         self.collector.after_batch()
 
-    @staticmethod
-    def _commit(write: BatchWrite, entry_ids: list, prepared: PreparedBatch | None, started: float) -> None:
-        """On the writer's thread: one transaction, then XACK, then publish."""
+    def _commit(self, write: BatchWrite, entry_ids: list, captured: object | None, started: float) -> None:
+        """On the writer's thread: one transaction (the batch, then the sink's rows), then XACK,
+        then the sink sends."""
         symbol = write.ctx.symbol
         with transaction.atomic():
             write_plan(write)
+            self.sink.write(captured)
         metrics.batch_done(symbol, write.command_count, time.perf_counter() - started)
         redis_client().xack(stream_key(symbol), GROUP, *entry_ids)
-        send_batch(prepared)
+        self.sink.send(captured)
 
     def _recover_all(self) -> None:
         """Forget everything in memory; the next loop re-owns markets from PostgreSQL."""
