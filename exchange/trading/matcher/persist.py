@@ -1,17 +1,19 @@
 """Read a batch's commands, and write a planned batch: ONE transaction, bulk statements only.
 
-Rows are inserted with COPY; balances get one UPDATE per touched (account, asset), after
-locking those rows in (account, asset) order, the same order the entry services use, so the
-matcher and order entry never deadlock. Orders get one UPDATE statement for the whole batch,
-with their hold changed by a relative amount so that entry and matcher never overwrite each
-other. What is sent is built beforehand, on the matcher's thread (``batchwrite.py``).
+The ledger's rows go through the ledger's bulk API (``exchange.ledger.bulk``: entries and postings
+by COPY, balances locked in the entry services' order and updated in one statement); fills and
+journal events by COPY. Orders get one UPDATE statement for the whole batch, with their hold
+changed by a relative amount so that entry and matcher never overwrite each other. What is
+sent is built beforehand, on the matcher's thread (``batchwrite.py``).
 """
 from datetime import datetime
 
 import orjson
-from django.db import DatabaseError, connection
+from django.db import connection
 
-from exchange.trading.matcher.batchwrite import Balances, BatchWrite
+from exchange.infra.pgtext import copy_rows
+from exchange.ledger.bulk import ledger_batch_write
+from exchange.trading.matcher.batchwrite import BatchWrite
 from exchange.trading.matcher.state import CommandRow
 
 ORDER_COLUMNS = (
@@ -50,51 +52,14 @@ def load_commands(command_ids: list[int]) -> dict[int, CommandRow]:
         return rows
 
 
-def _copy(cursor, table: str, columns: str, text: str | None) -> None:
-    if text:
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            copy.write(text)
-
-
-def _apply_balances(cursor, balances: Balances) -> None:
-    if balances.new_accounts is not None:
-        cursor.execute(
-            """INSERT INTO ledger_balance (account_id, asset_id, available, held, is_system, updated_at)
-               SELECT v.account_id, v.asset_id, 0, 0, la.kind <> 'user', now()
-               FROM unnest(%s::bigint[], %s::bigint[]) AS v(account_id, asset_id)
-               JOIN ledger_ledgeraccount la ON la.id = v.account_id
-               ORDER BY 1, 2 ON CONFLICT (account_id, asset_id) DO NOTHING""",
-            [balances.new_accounts, balances.new_assets],
-        )
-    cursor.execute(
-        """SELECT b.id FROM ledger_balance b
-           JOIN unnest(%s::bigint[], %s::bigint[]) AS v(account_id, asset_id)
-             ON b.account_id = v.account_id AND b.asset_id = v.asset_id
-           ORDER BY b.account_id, b.asset_id FOR UPDATE OF b""",
-        [balances.accounts, balances.assets],
-    )
-    cursor.execute(
-        """UPDATE ledger_balance b SET available = b.available + v.da, held = b.held + v.dh, updated_at = now()
-           FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[], %s::numeric[]) AS v(account_id, asset_id, da, dh)
-           WHERE b.account_id = v.account_id AND b.asset_id = v.asset_id""",
-        [balances.accounts, balances.assets, balances.available, balances.held],
-    )
-    if cursor.rowcount != balances.count:
-        # A balance row the matcher believed existed does not: never let a posting go unbalanced.
-        raise DatabaseError(f"balance update touched {cursor.rowcount} rows, expected {balances.count}")
-
-
 def write_plan(write: BatchWrite) -> None:
     """Send everything in ``write``; the caller holds the transaction open around this."""
     ctx = write.ctx
     with connection.cursor() as cursor:
-        _copy(cursor, "ledger_ledgerentry", "id, kind, reference, memo, created_at", write.entries)
-        _copy(cursor, "ledger_posting", "entry_id, account_id, asset_id, bucket, amount, hold", write.postings)
-        if write.balances is not None:
-            _apply_balances(cursor, write.balances)
-        _copy(cursor, "trading_fill", "market_id, sequence, price, quantity, buy_order_id, sell_order_id, buyer_id, "
-                                      "seller_id, aggressor, buyer_fee, seller_fee, created_at", write.fills)
-        _copy(cursor, "trading_journalevent", "market_id, sequence, event_type, payload, hash, created_at", write.journal)
+        ledger_batch_write(cursor, write.ledger)
+        copy_rows(cursor, "trading_fill", "market_id, sequence, price, quantity, buy_order_id, sell_order_id, buyer_id, "
+                                          "seller_id, aggressor, buyer_fee, seller_fee, created_at", write.fills)
+        copy_rows(cursor, "trading_journalevent", "market_id, sequence, event_type, payload, hash, created_at", write.journal)
         if write.orders:
             cursor.execute(
                 """UPDATE trading_order o SET status = v.status, open_quantity = v.open_quantity,

@@ -1,7 +1,8 @@
-"""The matcher builds COPY text and array literals itself (``matcher/batchwrite.py``) instead of
-letting the driver adapt values one by one. Whatever the values, real PostgreSQL must read back
-exactly what was meant: every string (quotes, backslashes, tabs, newlines, unicode), NULLs,
-and decimals of any scale and sign, exponent forms included."""
+"""The matcher and the ledger's bulk API build COPY text and array literals themselves
+(``exchange/infra/pgtext.py``) instead of letting the driver adapt values one by one. Whatever
+the values, real PostgreSQL must read back exactly what was meant: every string (quotes,
+backslashes, tabs, newlines, unicode), NULLs, and decimals of any scale and sign, exponent forms
+included."""
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -10,7 +11,7 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exchange.trading.matcher.batchwrite import codes, copy_text, flags, numbers
+from exchange.infra.pgtext import codes, copy_text, flags, numbers
 from exchange.trading.matcher.persist import parse_timestamptz
 
 pytestmark = pytest.mark.django_db
