@@ -2,7 +2,8 @@
 console's services (which enforce four eyes and write the audit log)."""
 from django.contrib import admin
 
-from exchange.console.models import ApprovalRequest, FeeTier
+from exchange.console.models import ApprovalRequest
+from exchange.trading.models import FeeTier
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

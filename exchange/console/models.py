@@ -1,4 +1,5 @@
-"""What the console adds to the venue's data: fee tiers and four-eyes approvals."""
+"""What the console adds to the venue's data: four-eyes approvals. (Fee tiers are trading's,
+``trading.models.FeeTier``; the console edits them.)"""
 from django.conf import settings
 from django.db import models
 
@@ -8,30 +9,6 @@ from exchange.markets.models import Asset
 
 def _amount_field(**kwargs) -> models.DecimalField:
     return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)
-
-
-class FeeTier(models.Model):
-    """A volume tier for the markets quoted in ``quote``: a user whose last-30-day traded
-    notional in those markets is at least ``min_volume`` pays these rates, where they are
-    lower than the market's own (a tier never raises a fee)."""
-
-    quote = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="fee_tiers")
-    min_volume = _amount_field(help_text="30-day traded notional, in the quote asset.")
-    maker_fee = models.DecimalField(max_digits=9, decimal_places=8)
-    taker_fee = models.DecimalField(max_digits=9, decimal_places=8)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["quote__symbol", "min_volume"]
-        constraints = [
-            models.UniqueConstraint(fields=["quote", "min_volume"], name="fee_tier_unique_threshold"),
-            models.CheckConstraint(condition=models.Q(min_volume__gte=0), name="fee_tier_min_volume_gte_0"),
-            models.CheckConstraint(condition=models.Q(maker_fee__gte=0) & models.Q(taker_fee__gte=0),
-                                   name="fee_tier_fees_gte_0"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.quote} >= {self.min_volume}: {self.maker_fee}/{self.taker_fee}"
 
 
 class ApprovalKind(models.TextChoices):

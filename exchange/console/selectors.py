@@ -8,10 +8,10 @@ from django.utils import timezone
 
 from exchange.accounts.models import ApiKey, Profile
 from exchange.audit.models import LoginRecord
-from exchange.console.models import ApprovalRequest, ApprovalStatus, FeeTier
+from exchange.console.models import ApprovalRequest, ApprovalStatus
 from exchange.ledger.models import Balance, Posting, Withdrawal, WithdrawalStatus
 from exchange.markets.models import Market
-from exchange.trading.models import OPEN_STATUSES, Fill, Order
+from exchange.trading.models import OPEN_STATUSES, FeeTier, Fill, Order
 
 
 def market_overview() -> list[dict]:

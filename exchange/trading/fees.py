@@ -3,7 +3,7 @@
 ``order_place`` snapshots these rates into the order's place command, so the matcher charges
 what was in force at entry, and a replay of the journal charges exactly the same. It looks them
 up before its transaction: nothing slow runs while the order's balance row is locked. The tiers
-themselves are edited in the console (``console.models.FeeTier``).
+themselves (``trading.models.FeeTier``) are edited in the console.
 """
 from datetime import timedelta
 from decimal import Decimal
@@ -13,9 +13,8 @@ from django.db import connection
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from exchange.console.models import FeeTier
 from exchange.markets.models import Market
-from exchange.trading.models import Fill
+from exchange.trading.models import FeeTier, Fill
 
 VOLUME_WINDOW = timedelta(days=30)
 VOLUME_CACHE_SECONDS = 60

@@ -6,9 +6,8 @@ from decimal import Decimal
 from django.core.cache import cache
 from django.utils import timezone
 
-from exchange.console.fees import fee_rates_for
-from exchange.console.models import FeeTier
-from exchange.trading.models import Command, Fill, Order
+from exchange.trading.fees import fee_rates_for
+from exchange.trading.models import Command, FeeTier, Fill, Order
 from exchange.trading.services import order_place
 
 D = Decimal

@@ -27,7 +27,7 @@ def _group(user, n: int, tag: str) -> list[PlaceRequest]:
 
 
 def test_a_group_costs_the_same_statements_whatever_its_size(market, make_user, assets, redis_url):
-    from exchange.console.models import FeeTier
+    from exchange.trading.models import FeeTier
 
     FeeTier.objects.create(quote=assets["USD"], min_volume="1000", maker_fee="0.0005", taker_fee="0.001")
     alice, bob = make_user("alice", USD="1000000"), make_user("bob", USD="1000000")

@@ -6,10 +6,10 @@ from django.db import transaction
 
 from exchange.amounts import parse_decimal
 from exchange.audit.services import audit_record
-from exchange.console.models import FeeTier
 from exchange.console.services.guards import check_admin, check_reason
 from exchange.errors import ExchangeError
 from exchange.markets.models import Asset
+from exchange.trading.models import FeeTier
 
 
 def _fee_rate(value: object, field: str) -> Decimal:
