@@ -17,7 +17,9 @@ trades have no candle (as in the REST series, a client draws them flat at the pr
 """
 from datetime import UTC, datetime
 
+from exchange.marketdata.hub import public_publish
 from exchange.marketdata.models import INTERVALS
+from exchange.trading.streams import redis_client
 
 CLOSE_GRACE = 2.0
 
@@ -86,7 +88,7 @@ class CandleFeed:
         self.pending: dict[str, tuple[int, list[datetime]]] = {}  # symbol -> (market id, trade times)
         self.last_send = 0.0
 
-    def send(self, loop, layer, items: list[dict], now: float) -> None:
+    def send(self, items: list[dict], now: float) -> None:
         """After ``items`` (batches, in order) were published, and on every idle turn: push the
         candles their trades changed and close the ones whose time has come."""
         for item in items:
@@ -99,10 +101,10 @@ class CandleFeed:
             due = [d for symbol, (market_id, ts) in pending.items() for d in self.candles.traded(symbol, market_id, ts, now)]
         due.extend(self.candles.due(now))
         if due:
-            self._send(loop, layer, due)
+            self._send(due)
 
     @staticmethod
-    def _send(loop, layer, due: list[CandleDue]) -> None:
+    def _send(due: list[CandleDue]) -> None:
         from exchange.marketdata.messages import candle_message
         from exchange.marketdata.selectors import candle_rows
 
@@ -113,6 +115,5 @@ class CandleFeed:
             if row is not None:  # always there: the trades that made it committed before this
                 opened = datetime.fromtimestamp(start, tz=UTC)
                 frames.setdefault(symbol, []).append(candle_message(symbol, interval, opened, row, closed))
-        for symbol, out in frames.items():
-            loop.run_until_complete(layer.group_send(candles_group(symbol), {
-                "type": "md.candle", "market": symbol, "frames": out}))
+        public_publish(redis_client(), [(candles_group(symbol), {"type": "md.candle", "market": symbol, "frames": out})
+                                        for symbol, out in frames.items()])

@@ -13,6 +13,7 @@ from exchange.infra.net import client_ip_from_scope
 from exchange.infra.redis_clients import redis_client
 from exchange.marketdata import selectors
 from exchange.marketdata.auth import ws_api_key_authenticate
+from exchange.marketdata.hub import HubConsumer, frame_text
 from exchange.marketdata.layer import CLOSE_UNAVAILABLE, group_join
 from exchange.marketdata.publisher import market_group, user_group, user_listeners_key, user_sequence_key
 from exchange.markets.models import Market
@@ -30,18 +31,18 @@ def _market_and_snapshot(symbol: str):
     return market, selectors.book_snapshot(market=market)
 
 
-class MarketConsumer(AsyncJsonWebsocketConsumer):
+class MarketConsumer(HubConsumer):
     """``/ws/markets/{symbol}/``: a snapshot, then book, trade, ticker and status messages.
 
-    The group is joined before the snapshot is read, so every book message after the snapshot
-    reaches this socket; those the snapshot already contains (``sequence`` <= its sequence)
-    are not sent."""
+    The group is joined (on the process's hub, ``hub.py``) before the snapshot is read, so every
+    book message after the snapshot reaches this socket; those the snapshot already contains
+    (``sequence`` <= its sequence) are not sent."""
 
     async def connect(self):
         symbol = self.scope["url_route"]["kwargs"]["symbol"].upper()
         self.group = market_group(symbol)
         self.snapshot_sequence = None
-        joined = await group_join(self.channel_layer, self.group, self.channel_name)
+        joined = await self.hub_join(self.group)
         await self.accept()
         if not joined:
             await self._unavailable()
@@ -54,10 +55,6 @@ class MarketConsumer(AsyncJsonWebsocketConsumer):
         self.snapshot_sequence = snapshot.sequence
         await self.send_json({"type": "snapshot", "market": market.symbol, "sequence": snapshot.sequence,
                               "bids": snapshot.bids, "asks": snapshot.asks, "checksum": snapshot.checksum})
-
-    async def disconnect(self, code):
-        with contextlib.suppress(RedisError, OSError):  # Redis gone: so are its groups
-            await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def _unavailable(self):
         await self.send_json({"type": "error", "code": "unavailable", "message": "market data is restarting: reconnect"})
@@ -75,9 +72,9 @@ class MarketConsumer(AsyncJsonWebsocketConsumer):
     async def md_batch(self, event):
         if self.snapshot_sequence is None:
             return
-        for frame in event["frames"]:
+        for index, frame in enumerate(event["frames"]):
             if frame["sequence"] > self.snapshot_sequence:
-                await self.send_json(frame)
+                await self.send(text_data=frame_text(event, index))
 
     async def md_ticker(self, event):
         if self.snapshot_sequence is not None:

@@ -8,10 +8,11 @@ writer's thread once the batch has committed (a few hundred microseconds): the c
 Redis book with one Lua script that also moves the head to the batch's sequence and keeps the
 message for gap fill. Then the batch is handed to a fan-out process that the matcher spawns
 (``fanout_main``; a process so that its Python work never competes with matching for the
-GIL), which does everything that may wait on the network or the database: the Channels ``group_send`` of the book message
-and trades to ``market.{symbol}``, the ticker (at most once a second per market), and each
-touched user's order, fill and balance messages to ``user.{id}`` with their per-user sequence,
-and the candles the trades changed (``candlefeed``, for the ``candles:{interval}`` channel).
+GIL), which does everything that may wait on the network or the database: one Redis PUBLISH of
+the book message and trades for ``market.{symbol}`` (each web process's ``hub`` fans it out to
+its sockets), the ticker (at most once a second per market), the candles the trades changed
+(``candlefeed``, for the ``candles:{interval}`` channel), and each touched user's order, fill
+and balance messages as a Channels ``group_send`` to ``user.{id}`` with their per-user sequence.
 Errors are logged, never raised: a client that misses a message sees it in the sequence and
 repairs it (gap fill, or re-snapshot).
 
@@ -39,6 +40,7 @@ from django.db import connection
 from exchange.infra.redis_clients import redis_client
 from exchange.marketdata.bookstore import BookStore
 from exchange.marketdata.checksum import book_checksum, decimal_text
+from exchange.marketdata.hub import public_publish
 from exchange.marketdata.order_events import order_event
 
 log = logging.getLogger("exchange.marketdata")
@@ -295,19 +297,19 @@ class Publisher:
             try:
                 layer = get_channel_layer()
                 if items:
-                    self._send_markets(loop, layer, items)
+                    self._send_markets(items)
                     self._send_users(loop, layer, items)
                     for item in items:
                         if item["trades"] or item["book"]:
                             pending_tickers[item["symbol"]] = item["market_id"]
                 # Also on idle turns: a candle closes when its bucket ends, trade or no trade.
-                candles.send(loop, layer, items, time.time())
+                candles.send(items, time.time())
                 now = time.monotonic()
                 for symbol, market_id in list(pending_tickers.items()):
                     if now - last_ticker.get(symbol, 0) >= TICKER_EVERY:
                         del pending_tickers[symbol]
                         last_ticker[symbol] = now
-                        self._send_ticker(loop, layer, symbol, market_id)
+                        self._send_ticker(symbol, market_id)
             except Exception:
                 log.exception("market data publishing failed")
                 try:
@@ -315,7 +317,7 @@ class Publisher:
                 except Exception:
                     log.debug("closing the publisher's connection failed", exc_info=True)
 
-    def _send_markets(self, loop, layer, items: list[dict]) -> None:
+    def _send_markets(self, items: list[dict]) -> None:
         """Per market, the frames of these batches in order: book, trades, status. Every frame
         has a ``sequence`` (a trade's is its own, the others their batch's), which is what the
         consumer compares with its snapshot's."""
@@ -329,17 +331,15 @@ class Publisher:
                        for t in item["trades"])
             if item["status_changed"]:
                 out.append({"type": "status", "market": symbol, "sequence": item["sequence"], "status": item["status"]})
-        for symbol, out in frames.items():
-            if out:
-                loop.run_until_complete(layer.group_send(market_group(symbol), {"type": "md.batch", "frames": out}))
+        public_publish(redis_client(), [(market_group(symbol), {"type": "md.batch", "frames": out})
+                                        for symbol, out in frames.items() if out])
 
-    def _send_ticker(self, loop, layer, symbol: str, market_id: int) -> None:
+    def _send_ticker(self, symbol: str, market_id: int) -> None:
         from exchange.marketdata.messages import ticker_message
         from exchange.marketdata.selectors import _tickers
 
         ticker = _tickers(market_id, None)[0]
-        loop.run_until_complete(layer.group_send(market_group(symbol), {"type": "md.ticker",
-                                                                        "ticker": ticker_message(ticker)}))
+        public_publish(redis_client(), [(market_group(symbol), {"type": "md.ticker", "ticker": ticker_message(ticker)})])
 
     def _send_users(self, loop, layer, items: list[dict]) -> None:
         from exchange.marketdata.messages import user_events

@@ -4,24 +4,23 @@ protocol is in ``subscriptions``, the messages come from the publisher and the c
 Every data message is the per-market socket's (``/ws/markets/{symbol}/``) with ``channel`` added,
 so a market's book keeps exactly that protocol: a ``snapshot`` when ``book`` is subscribed (and
 again on every subscribe that names ``book``), then ``book`` messages whose ``sequence`` /
-``prev_sequence`` chain from it, with their checksums. A market's group is joined before its
-snapshot is read, so no book message falls between the two; those the snapshot already contains
-are not sent. Channels handles one message of a socket at a time, so group messages that arrive
+``prev_sequence`` chain from it, with their checksums. A market's group is joined (on the
+process's ``hub``) before its snapshot is read, so no book message falls between the two; those
+the snapshot already contains are not sent. A socket's messages are handled one at a time, so group messages that arrive
 while a subscribe is being answered wait until its snapshot is taken.
 
 Bad requests are answered with ``{"type": "error", "error": {"code", "message"}}`` and the
-socket stays open; losing Redis closes it with 4503 as the other sockets do (``layer``).
+socket stays open; losing Redis closes it with 4503 as the other sockets do (``hub``).
 """
-import contextlib
 import json
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from redis.exceptions import RedisError
 
 from exchange.errors import ExchangeError
 from exchange.marketdata import selectors
-from exchange.marketdata.layer import CLOSE_UNAVAILABLE, group_join
+from exchange.marketdata.hub import HubConsumer, frame_text
+from exchange.marketdata.layer import CLOSE_UNAVAILABLE
 from exchange.marketdata.subscriptions import Request, Subscriptions, max_subscriptions, request_id, request_parse
 from exchange.markets.models import Market
 
@@ -38,19 +37,13 @@ def _snapshots(symbols: list[str]) -> dict[str, selectors.BookSnapshot]:
             for market in Market.objects.filter(symbol__in=symbols)}
 
 
-class StreamConsumer(AsyncJsonWebsocketConsumer):
+class StreamConsumer(HubConsumer):
     """A socket that subscribes to (market, channel) pairs by ``op`` messages."""
 
     async def connect(self):
         self.subscriptions = Subscriptions(max_subscriptions())
-        self.joined: set[str] = set()
         self.snapshot_sequence: dict[str, int] = {}  # market -> the sequence of its last snapshot sent
         await self.accept()
-
-    async def disconnect(self, code):
-        with contextlib.suppress(RedisError, OSError):  # Redis gone: so are its groups
-            for group in self.joined:
-                await self.channel_layer.group_discard(group, self.channel_name)
 
     # ------------------------------------------------------------------ requests
 
@@ -80,10 +73,9 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         if unknown:
             raise ExchangeError("unknown_market", f"no market {unknown[0]!r}")
         self.subscriptions.add(request.markets, request.channels)  # or too_many_subscriptions, nothing changed
-        for group in sorted(self.subscriptions.groups() - self.joined):
-            if not await group_join(self.channel_layer, group, self.channel_name):
+        for group in sorted(self.subscriptions.groups() - self.hub_groups):
+            if not await self.hub_join(group):
                 return await self._unavailable(request)
-            self.joined.add(group)
         await self._ack(request)
         if "book" in request.channels:
             # After the joins: every book message after these snapshots reaches this socket.
@@ -103,10 +95,8 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         for symbol in request.markets:
             if "book" not in self.subscriptions.channels(symbol):
                 self.snapshot_sequence.pop(symbol, None)
-        for group in sorted(self.joined - self.subscriptions.groups()):
-            self.joined.discard(group)
-            with contextlib.suppress(RedisError, OSError):  # a membership Redis lost is gone anyway
-                await self.channel_layer.group_discard(group, self.channel_name)
+        for group in sorted(self.hub_groups - self.subscriptions.groups()):
+            self.hub_leave(group)
         await self._ack(request)
 
     async def _unavailable(self, request: Request) -> None:
@@ -130,7 +120,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         symbol = frames[0]["market"]
         channels = self.subscriptions.channels(symbol)
         snapshot = self.snapshot_sequence.get(symbol)
-        for frame in frames:
+        for index, frame in enumerate(frames):
             channel = FRAME_CHANNELS.get(frame["type"])
             if channel == "book":
                 wanted = "book" in channels and snapshot is not None and frame["sequence"] > snapshot
@@ -139,7 +129,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             else:  # a status message goes to every subscriber of the market; anything else to none
                 wanted = channel == "status" and bool(channels)
             if wanted:
-                await self.send_json({**frame, "channel": channel})
+                await self.send(text_data=frame_text(event, index, channel))
 
     async def md_ticker(self, event):
         ticker = event["ticker"]
@@ -148,9 +138,9 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
 
     async def md_candle(self, event):
         channels = self.subscriptions.channels(event["market"])
-        for frame in event["frames"]:  # every interval's candles: forward the subscribed ones
+        for index, frame in enumerate(event["frames"]):  # every interval's candles: the subscribed ones
             if frame["channel"] in channels:
-                await self.send_json(frame)
+                await self.send(text_data=frame_text(event, index))
 
     async def layer_lost(self, event):
         """Redis went away (exchange/marketdata/layer.py): the client reconnects, resubscribes and resyncs."""

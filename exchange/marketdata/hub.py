@@ -1,0 +1,204 @@
+"""Public market data to WebSockets: one Redis subscription per web process, fanned out in it.
+
+The public messages of a market (book, trades, status, ticker, candles) are the same for every
+socket that follows it. Through Channels groups, each one was stored in Redis once per socket and
+read back, decoded and encoded once per socket: with 1,000 subscribers a web process spent its
+CPU on that and delivery fell seconds behind. Instead, the publisher (the matcher's fan-out
+process) PUBLISHes each message once on the group's Redis channel; every web process has one
+``Hub`` subscribed to all of them, which decodes a message once and hands it to the queues of
+its own sockets; each frame is encoded to JSON text once per process (``frame_text``).
+
+Ordering and gaps: Redis delivers a channel's messages in the order they were published, and a
+socket joins its group before it reads its snapshot, so every book message after the snapshot
+reaches it. A socket's messages go through a queue that its consumer handles one at a time, after
+``connect`` has finished (as Channels does with group messages). If the Hub loses Redis, every
+socket is told ``layer.lost`` and closed with 4503 so its client reconnects and resyncs (the
+book's gap rule holds either way); the Hub reconnects with backoff.
+
+Private user streams stay on Channels groups: each has a handful of sockets.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+from channels.exceptions import StopConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.utils import await_many_dispatch
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+LAYER_LOST = {"type": "layer.lost"}
+# A socket whose consumer has this many messages waiting is not keeping up: it is closed (4503)
+# and its client resyncs, rather than holding the process's memory.
+SOCKET_QUEUE_MAX = 10_000
+JOIN_TIMEOUT = 2.0
+BACKOFF_FIRST, BACKOFF_MAX = 0.1, 2.0
+
+
+def _channel_prefix(url: str) -> str:
+    """Pub/sub channels are shared by every database of a Redis server: the database is part of
+    the name, so two venues (or test runs) on one server never hear each other."""
+    db = redis.connection.parse_url(url).get("db", 0)
+    return f"exchange.md.{db}."
+
+
+def public_channel(group: str) -> str:
+    return _channel_prefix(settings.REDIS_URL) + group
+
+
+def public_publish(client: redis.Redis, messages: list[tuple[str, dict]]) -> None:
+    """PUBLISH each (group, message) once, in order, in one round trip."""
+    pipe = client.pipeline(transaction=False)
+    for group, message in messages:
+        pipe.publish(public_channel(group), json.dumps(message))
+    pipe.execute()
+
+
+def frame_text(event: dict, index: int, channel: str | None = None) -> str:
+    """The JSON text of ``event["frames"][index]`` (with ``channel`` added when given), encoded
+    once per process however many sockets send it."""
+    cache = event.setdefault("_texts", {})
+    key = (index, channel)
+    text = cache.get(key)
+    if text is None:
+        frame = event["frames"][index]
+        text = cache[key] = json.dumps(frame if channel is None else {**frame, "channel": channel})
+    return text
+
+
+class Hub:
+    """The process's subscription to every public group, and the sockets that joined each."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.prefix = _channel_prefix(url)
+        self.members: dict[str, set[asyncio.Queue]] = {}
+        self.ready = asyncio.Event()
+        self.task: asyncio.Task | None = None
+
+    async def join(self, group: str, queue: asyncio.Queue) -> bool:
+        """Add the socket's queue to ``group``; False when Redis cannot be reached now."""
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._run(), name="marketdata-hub")
+        try:
+            await asyncio.wait_for(self.ready.wait(), JOIN_TIMEOUT)
+        except TimeoutError:
+            return False
+        self.members.setdefault(group, set()).add(queue)
+        return True
+
+    def leave(self, group: str, queue: asyncio.Queue) -> None:
+        members = self.members.get(group)
+        if members is not None:
+            members.discard(queue)
+            if not members:
+                del self.members[group]
+
+    async def _run(self) -> None:
+        pause = BACKOFF_FIRST
+        while True:
+            client = aioredis.Redis.from_url(self.url, health_check_interval=10)
+            try:
+                async with client.pubsub() as pubsub:
+                    await pubsub.psubscribe(self.prefix + "*")
+                    # Ready once Redis confirms: from then on every PUBLISH reaches this process.
+                    confirmation = await pubsub.get_message(timeout=JOIN_TIMEOUT)
+                    if confirmation is None or confirmation["type"] != "psubscribe":
+                        raise ConnectionError(f"no confirmation of the subscription: {confirmation!r}")
+                    self.ready.set()
+                    pause = BACKOFF_FIRST
+                    async for message in pubsub.listen():
+                        if message["type"] == "pmessage":
+                            self._deliver(message["channel"], message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis gone, or a reply we cannot read: every socket resyncs
+                log.warning("market data hub lost Redis (%r): closing %d groups' sockets so clients resync",
+                            exc, len(self.members))
+            finally:
+                self.ready.clear()
+                self._lose_everyone()
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, BACKOFF_MAX)
+
+    def _deliver(self, channel: bytes, data: bytes) -> None:
+        group = channel.decode()[len(self.prefix):]
+        members = self.members.get(group)
+        if not members:
+            return
+        event = json.loads(data)
+        for queue in list(members):
+            try:
+                queue.put_nowait(event)
+            except asyncio.QueueFull:
+                log.warning("a %s socket fell %d messages behind: closing it", group, SOCKET_QUEUE_MAX)
+                self.leave(group, queue)
+                _drop_and_lose(queue)
+
+    def _lose_everyone(self) -> None:
+        queues = {queue for members in self.members.values() for queue in members}
+        self.members.clear()
+        for queue in queues:
+            _drop_and_lose(queue)
+
+
+def _drop_and_lose(queue: asyncio.Queue) -> None:
+    """Whatever is waiting is replaced by ``layer.lost``: the socket closes and its client resyncs."""
+    while not queue.empty():
+        queue.get_nowait()
+    queue.put_nowait(dict(LAYER_LOST))
+
+
+_hubs: dict[int, Hub] = {}  # one per event loop (Daphne has one; a test may run several in turn)
+
+
+def hub() -> Hub:
+    loop = asyncio.get_running_loop()
+    found = _hubs.get(id(loop))
+    if found is None or found.url != settings.REDIS_URL:
+        found = _hubs[id(loop)] = Hub(settings.REDIS_URL)
+    return found
+
+
+class HubConsumer(AsyncJsonWebsocketConsumer):
+    """A WebSocket consumer fed by the Hub instead of a Channels layer: the client's messages and
+    its groups' messages are handled one at a time, in arrival order, as Channels does."""
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        self.hub_queue: asyncio.Queue = asyncio.Queue(maxsize=SOCKET_QUEUE_MAX)
+        self.hub_groups: set[str] = set()
+        try:
+            await await_many_dispatch([receive, self.hub_queue.get], self.dispatch)
+        except StopConsumer:
+            pass
+        finally:
+            self.hub_leave_all()
+
+    async def hub_join(self, group: str) -> bool:
+        if group in self.hub_groups:
+            return True
+        if not await hub().join(group, self.hub_queue):
+            return False
+        self.hub_groups.add(group)
+        return True
+
+    def hub_leave(self, group: str) -> None:
+        if group in self.hub_groups:
+            self.hub_groups.discard(group)
+            hub().leave(group, self.hub_queue)
+
+    def hub_leave_all(self) -> None:
+        for group in list(self.hub_groups):
+            self.hub_leave(group)
