@@ -12,8 +12,14 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD, database_url
+
+# On a loaded CI box (two test workers on two cores) a page can take longer than Playwright's
+# default 5 s to render or to reconnect (its sockets back off up to 10 s after a server restart):
+# assertions wait as long as actions do (``set_default_timeout`` below).
+expect.set_options(timeout=20_000)
 
 CHROMIUM = os.environ.get("EXCHANGE_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
