@@ -16,13 +16,13 @@ ErrorBody = inline_serializer(
 ERROR_CODES = {
     400: "Bad input. Codes: invalid_<field>, <field>_too_large, <field>_precision, tick_size, lot_size, min_notional, "
          "min_quantity, max_quantity, price_band, no_reference_price, insufficient_funds, amend_needs_more_funds, "
-         "invalid_request, malformed_request, faucet_limit, market_delisted.",
+         "invalid_request, malformed_request, faucet_limit, market_delisted, not_on_chain.",
     401: "Not authenticated. Codes: not_authenticated, signature_missing, invalid_api_key, api_key_revoked, "
          "invalid_timestamp, stale_timestamp, invalid_signature, replayed_request.",
     403: "Not allowed. Codes: missing_scope, ip_not_allowed, account_frozen, permission_denied.",
     404: "Not found. Codes: unknown_order, unknown_market, unknown_asset, faucet_disabled, not_found.",
     409: "Conflict with the current state. Codes: order_not_open, market_halted, market_cancel_only, "
-         "market_post_only, open_order_limit.",
+         "market_post_only, open_order_limit, deposits_unavailable.",
     429: "Rate limited (see Retry-After). Code: rate_limited.",
 }
 

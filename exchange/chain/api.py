@@ -4,12 +4,16 @@ Nothing here imports web3: deposit addresses derive with bip_utils, everything e
 """
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exchange.api.fields import decimal_str
-from exchange.chain import selectors
+from exchange.api.permissions import HasScope
+from exchange.api.schema import PRIVATE_ERRORS, PageQuery, errors, paginated, parse_query
+from exchange.chain import selectors, services
+from exchange.chain.messages import deposit_message
 
 
 @extend_schema_serializer(component_name="Asset")
@@ -72,3 +76,61 @@ class AssetListApi(APIView):
     @extend_schema(responses={200: AssetOutputSerializer(many=True)}, operation_id="assets_list")
     def get(self, request):
         return Response(AssetOutputSerializer(selectors.asset_list_with_chain(), many=True).data)
+
+
+class DepositAddressApi(APIView):
+    """``GET deposit-address?asset=ETH|USDT``: the caller's address on the asset's network."""
+
+    permission_classes = [HasScope]
+    required_scopes = {"GET": "read"}
+
+    class QuerySerializer(serializers.Serializer):
+        asset = serializers.RegexField(r"^[A-Za-z0-9]{2,16}$", max_length=16)
+
+    @extend_schema_serializer(component_name="DepositAddress")
+    class OutputSerializer(serializers.Serializer):
+        asset = serializers.CharField()
+        network = serializers.CharField()
+        address = serializers.CharField(help_text="EIP-55 checksummed")
+
+    @extend_schema(parameters=[QuerySerializer], operation_id="deposit_address_get",
+                   responses={200: OutputSerializer, **errors(*PRIVATE_ERRORS)})
+    def get(self, request):
+        query = parse_query(self.QuerySerializer, request)
+        chain_asset, address = services.deposit_address_for_asset(user=request.user, symbol=query["asset"])
+        return Response({"asset": chain_asset.asset.symbol, "network": address.network, "address": address.address})
+
+
+@extend_schema_serializer(component_name="Deposit")
+class DepositOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    asset = serializers.CharField()
+    network = serializers.CharField()
+    amount = serializers.CharField()
+    txid = serializers.CharField()
+    confirmations = serializers.IntegerField()
+    required_confirmations = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["pending", "credited", "orphaned"])
+    created_at = serializers.DateTimeField()
+
+
+class DepositPage(CursorPagination):
+    ordering = "-id"
+    page_size = 100
+    max_page_size = 500
+    page_size_query_param = "limit"
+
+
+class DepositListApi(APIView):
+    """``GET deposits``: the caller's deposits, newest first, cursor-paginated."""
+
+    permission_classes = [HasScope]
+    required_scopes = {"GET": "read"}
+
+    @extend_schema(parameters=[PageQuery], operation_id="deposits_list",
+                   responses={200: paginated(DepositOutputSerializer, "DepositPage"), **errors(*PRIVATE_ERRORS)})
+    def get(self, request):
+        parse_query(PageQuery, request)
+        paginator = DepositPage()
+        page = paginator.paginate_queryset(selectors.deposit_list(user=request.user), request, view=self)
+        return paginator.get_paginated_response([deposit_message(d) for d in page])

@@ -1,11 +1,17 @@
-"""Writes to the chain app's configuration: which assets live on which chain, with what rules."""
+"""Writes to the chain app's configuration (which assets live on which chain, with what rules) and
+the use cases the web tier calls (a user's deposit address)."""
 from decimal import Decimal
 
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from exchange.amounts import parse_decimal
-from exchange.chain.models import ChainAsset, Network, TokenKind
+from exchange.chain.deposits import deposit_address_get
+from exchange.chain.models import ChainAsset, DepositAddress, Network, TokenKind
+from exchange.chain.selectors import chain_asset_by_symbol
 from exchange.errors import ExchangeError
+from exchange.markets.models import Asset
 from exchange.markets.services import asset_get_or_create
 
 # The dev defaults of issue 16: minimum deposit and withdrawal 0.001 ETH / 1 USDT, four-eyes above
@@ -51,3 +57,19 @@ def ethereum_assets_configure(*, usdt_contract: str, confirmations: int) -> list
             symbol=symbol, name=name, network=Network.ETHEREUM, kind=kind, chain_decimals=decimals,
             contract_address=contract, confirmations=confirmations, **rules))
     return configured
+
+
+def deposit_xpub(network: str) -> str:
+    """The watch-only xpub deposit addresses of ``network`` derive from (settings)."""
+    return {"ethereum": settings.ETH_DEPOSIT_XPUB}.get(network, "")
+
+
+def deposit_address_for_asset(*, user: AbstractBaseUser, symbol: str) -> tuple[ChainAsset, DepositAddress]:
+    """The user's deposit address for ``symbol`` (one per network: ETH and USDT share it)."""
+    chain_asset = chain_asset_by_symbol(symbol)
+    if chain_asset is None:
+        if Asset.objects.filter(symbol=symbol.upper()).exists():
+            raise ExchangeError("not_on_chain", f"{symbol.upper()} has no deposits on a chain")
+        raise ExchangeError("unknown_asset", "no such asset", status=404)
+    address = deposit_address_get(user=user, network=chain_asset.network, xpub=deposit_xpub(chain_asset.network))
+    return chain_asset, address

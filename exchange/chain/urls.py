@@ -5,4 +5,6 @@ from exchange.chain import api
 
 urlpatterns = [
     path("assets", api.AssetListApi.as_view(), name="api-assets"),
+    path("deposit-address", api.DepositAddressApi.as_view(), name="api-deposit-address"),
+    path("deposits", api.DepositListApi.as_view(), name="api-deposits"),
 ]

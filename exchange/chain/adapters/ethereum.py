@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import requests
 from eth_utils import to_checksum_address
 from web3 import Web3
-from web3.exceptions import ProviderConnectionError, TimeExhausted, TransactionNotFound
+from web3.exceptions import BlockNotFound, ProviderConnectionError, TimeExhausted, TransactionNotFound
 
 from exchange.chain.adapters.base import NATIVE_INDEX, ChainAdapter, NodeUnavailable, Receipt, Transfer
 
@@ -74,14 +74,23 @@ class EthereumAdapter(ChainAdapter):
         self.rpc_url = rpc_url
         self.chain_id = chain_id
 
+    @classmethod
+    def from_web3(cls, w3: Web3) -> EthereumAdapter:
+        """Over an existing Web3 (the unit tests' in-process eth-tester chain)."""
+        adapter = cls.__new__(cls)
+        adapter.w3, adapter.rpc_url, adapter.chain_id = w3, "", None
+        return adapter
+
     @_node_call
     def latest_height(self) -> int:
         return int(self.w3.eth.block_number)
 
     @_node_call
     def block_hash(self, height: int) -> str | None:
-        block = self.w3.eth.get_block(height) if height <= self.w3.eth.block_number else None
-        return _hex(block["hash"]) if block else None
+        try:
+            return _hex(self.w3.eth.get_block(height)["hash"])
+        except BlockNotFound:
+            return None
 
     @_node_call
     def transfers_to(self, addresses: set[str], *, from_height: int, to_height: int,

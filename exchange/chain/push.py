@@ -1,0 +1,40 @@
+"""Deposit updates to their owner's private WebSocket (``/ws/user/``, group ``user.{id}``).
+
+Sent after the watcher's transaction commits, so nobody sees a state that was rolled back. The
+frames carry no per-user sequence (that numbers the matcher's order/fill/balance stream); the
+page refreshes its balances over REST when a deposit is credited. A push that fails (Redis away)
+is logged and dropped: the deposit itself is durable and the page shows it on reload.
+"""
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from exchange.chain.messages import deposit_message
+from exchange.chain.models import Deposit
+
+log = logging.getLogger("exchange.chain")
+
+
+def _user_group(user_id: int) -> str:
+    # The name the user stream's consumer joins (exchange/marketdata/publisher.user_group).
+    return f"user.{user_id}"
+
+
+def deposits_push_after_commit(deposits: list[Deposit]) -> None:
+    if not deposits:
+        return
+    frames: dict[int, list[dict]] = {}
+    for deposit in deposits:
+        frames.setdefault(deposit.user_id, []).append({"type": "deposit", "deposit": deposit_message(deposit)})
+    transaction.on_commit(lambda: _send(frames))
+
+
+def _send(frames: dict[int, list[dict]]) -> None:
+    try:
+        layer = get_channel_layer()
+        for user_id, events in frames.items():
+            async_to_sync(layer.group_send)(_user_group(user_id), {"type": "user.events", "events": events})
+    except Exception as exc:  # Redis away: the push is best-effort, the deposit is durable
+        log.warning("deposit push failed (%s); clients see it on their next load", exc)
