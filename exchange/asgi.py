@@ -26,9 +26,6 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.urls import get_resolver  # noqa: E402
 
-# bip_utils (0.2 s to import) at start-up, not on the first deposit-address request (the URLconf
-# loads on first use). web3 stays out of the web tier altogether.
-import exchange.chain.hd  # noqa: E402, F401
 from exchange.infra import daphne_tuning  # noqa: E402
 from exchange.infra.health import LivenessProbe  # noqa: E402
 from exchange.infra.shedding import FrontDoor  # noqa: E402
