@@ -136,18 +136,17 @@ def database_url() -> str:
     return f"postgres://{s['USER']}@{host}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-class MatcherProcess:
-    """A real ``manage.py run_matcher`` subprocess against the test database and Redis."""
+class ManageProcess:
+    """A real ``manage.py COMMAND`` subprocess against the test database and Redis."""
 
-    def __init__(self, redis_url: str, markets: list[str], log_path: Path) -> None:
-        env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"}
+    def __init__(self, command: list[str], *, redis_url: str, log_path: Path, **env_overrides: str) -> None:
+        env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1",
+               **env_overrides}
         env.pop("DJANGO_SETTINGS_MODULE", None)
         self.log_path = log_path
         self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "run_matcher", "--markets", ",".join(markets)],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )
+        self.process = subprocess.Popen([sys.executable, "manage.py", *command], cwd=ROOT, env=env,
+                                        stdout=self.log, stderr=subprocess.STDOUT)
 
     def kill(self) -> None:
         """SIGKILL: no clean-up, as in a crash."""
@@ -167,6 +166,13 @@ class MatcherProcess:
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+class MatcherProcess(ManageProcess):
+    """A real ``manage.py run_matcher`` for these markets."""
+
+    def __init__(self, redis_url: str, markets: list[str], log_path: Path) -> None:
+        super().__init__(["run_matcher", "--markets", ",".join(markets)], redis_url=redis_url, log_path=log_path)
 
 
 @pytest.fixture

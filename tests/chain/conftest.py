@@ -35,59 +35,27 @@ def chain_settings(settings, anvil):
     return settings
 
 
-class WatcherProcess:
+def _watcher(*, rpc_url: str, start_height: int, redis_url: str, log_path):
     """A real ``manage.py run_chain_watcher`` against the test database and an anvil."""
+    from tests.conftest import ManageProcess
 
-    def __init__(self, *, rpc_url: str, start_height: int, redis_url: str, log_path):
-        import os
-        import subprocess
-        import sys
-
-        from tests.conftest import ROOT, database_url
-
-        env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1",
-               "ETH_RPC_URL": rpc_url, "ETH_CHAIN_ID": "31337", "CHAIN_WATCHER_START_HEIGHT": str(start_height),
-               "CHAIN_WATCHER_POLL_SECONDS": "0.1", "DJANGO_DEBUG": "true"}
-        env.pop("DJANGO_SETTINGS_MODULE", None)
-        self.log_path = log_path
-        self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen([sys.executable, "manage.py", "run_chain_watcher"], cwd=ROOT, env=env,
-                                        stdout=self.log, stderr=subprocess.STDOUT)
-
-    def kill(self) -> None:
-        """SIGKILL: no clean-up, as in a crash."""
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        import subprocess
-
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
+    return ManageProcess(["run_chain_watcher"], redis_url=redis_url, log_path=log_path, ETH_RPC_URL=rpc_url,
+                         ETH_CHAIN_ID="31337", CHAIN_WATCHER_START_HEIGHT=str(start_height),
+                         CHAIN_WATCHER_POLL_SECONDS="0.1", DJANGO_DEBUG="true")
 
 
 @pytest.fixture
 def start_watcher(redis_url, tmp_path, w3):
     """Start watchers that scan from the chain's next block (earlier tests' transfers are history)."""
-    started: list[WatcherProcess] = []
+    started: list = []
     first_height = w3.eth.block_number + 1
 
-    def start(*, rpc_url: str | None = None, start_height: int | None = None) -> WatcherProcess:
+    def start(*, rpc_url: str | None = None, start_height: int | None = None):
         from django.conf import settings
 
-        process = WatcherProcess(rpc_url=rpc_url or settings.ETH_RPC_URL,
-                                 start_height=first_height if start_height is None else start_height,
-                                 redis_url=redis_url, log_path=tmp_path / f"watcher-{len(started)}.log")
+        process = _watcher(rpc_url=rpc_url or settings.ETH_RPC_URL,
+                           start_height=first_height if start_height is None else start_height,
+                           redis_url=redis_url, log_path=tmp_path / f"watcher-{len(started)}.log")
         started.append(process)
         return process
 
