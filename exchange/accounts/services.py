@@ -13,12 +13,12 @@ from exchange.accounts.crypto import encrypt_secret
 from exchange.accounts.models import ApiKey, ApiKeyScope, Profile, UserStatus
 from exchange.accounts.roles import ADMIN, TRADER, roles_sync
 from exchange.errors import ExchangeError
-from exchange.ledger.services import account_for_user
 
 
 @transaction.atomic
 def user_create(*, username: str, email: str, password: str, role: str = TRADER) -> User:
-    """Sign a user up: the login, a profile, a ledger account and the role's group.
+    """Sign a user up: the login, a profile and the role's group (the ledger account comes with
+    the user: ``exchange.ledger.receivers``).
 
     Raises ``invalid_username``, ``invalid_email``, ``weak_password`` or ``username_taken``.
     """
@@ -41,8 +41,7 @@ def user_create(*, username: str, email: str, password: str, role: str = TRADER)
             user = User.objects.create_user(username=username, email=email, password=password)
     except IntegrityError:
         raise ExchangeError("username_taken", "that username is taken", status=409) from None
-    Profile.objects.create(user=user)
-    account_for_user(user)
+    Profile.objects.create(user=user)  # the ledger opens the user's account itself (ledger/receivers.py)
     group = Group.objects.filter(name=role).first()
     if group is None:
         roles_sync()
