@@ -76,8 +76,9 @@ def frame_text(event: dict, index: int, channel: str | None = None) -> str:
 class Hub:
     """The process's subscription to every public group, and the sockets that joined each."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, loop: asyncio.AbstractEventLoop) -> None:
         self.url = url
+        self.loop = loop
         self.prefix = _channel_prefix(url)
         self.members: dict[str, set[asyncio.Queue]] = {}
         self.ready = asyncio.Event()
@@ -158,15 +159,15 @@ def _drop_and_lose(queue: asyncio.Queue) -> None:
     queue.put_nowait(dict(LAYER_LOST))
 
 
-_hubs: dict[int, Hub] = {}  # one per event loop (Daphne has one; a test may run several in turn)
+_hub: Hub | None = None  # the process's (Daphne runs one event loop; tests run one after another)
 
 
 def hub() -> Hub:
+    global _hub
     loop = asyncio.get_running_loop()
-    found = _hubs.get(id(loop))
-    if found is None or found.url != settings.REDIS_URL:
-        found = _hubs[id(loop)] = Hub(settings.REDIS_URL)
-    return found
+    if _hub is None or _hub.loop is not loop or _hub.url != settings.REDIS_URL:
+        _hub = Hub(settings.REDIS_URL, loop)
+    return _hub
 
 
 class HubConsumer(AsyncJsonWebsocketConsumer):
