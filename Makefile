@@ -34,10 +34,11 @@ lock:  # uses the pip-compile of an installed venv (`make venv` once)
 	$(LOCK) -o requirements.txt requirements.in
 	$(LOCK) -o requirements-dev.txt requirements-dev.in
 
-## Start everything (embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are set).
+## Start everything (embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are set; a local
+## anvil dev chain unless ETH_RPC_URL is set).
 run: $(STAMP) $(NODE_STAMP)
 	EXCHANGE_DEMO_MODE=$${EXCHANGE_DEMO_MODE:-true} DJANGO_DEBUG=$${DJANGO_DEBUG:-true} \
-	  PATH=$(abspath $(VENV))/bin:$$PATH $(PY) scripts/with_services.py scripts/run.sh
+	  PATH=$(abspath $(VENV))/bin:$$PATH $(PY) scripts/with_services.py --chain scripts/run.sh
 
 ## The whole test suite, against real PostgreSQL and Redis.
 test: $(STAMP) $(NODE_STAMP)

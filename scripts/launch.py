@@ -22,8 +22,8 @@ forever (circus's flapping plugin). Every spawn is counted in Redis by
 
 Settings (environment): ``PORT`` (8000), ``HOST`` (127.0.0.1), ``WEB_CONCURRENCY`` (the number
 of cores), ``EXCHANGE_GATEWAY`` (``haproxy`` when installed, else ``none``),
-``EXCHANGE_DEMO_MODE`` (adds the demo bots), ``LAUNCHER_ENDPOINT`` (circus's control socket,
-``ipc://var/circus.sock``: ``circusctl --endpoint ... status``).
+``EXCHANGE_DEMO_MODE`` (adds the demo bots), ``ETH_RPC_URL`` (adds the chain watcher),
+``LAUNCHER_ENDPOINT`` (circus's control socket, ``ipc://var/circus.sock``: ``circusctl --endpoint ... status``).
 """
 import configparser
 import os
@@ -65,8 +65,9 @@ def gateway_wanted(env: dict[str, str]) -> bool:
     return found
 
 
-def workers(*, demo: bool) -> dict[str, dict[str, object]]:
-    """The venue's processes other than the web tier: name -> command (one of each)."""
+def workers(*, demo: bool, chain: bool = False) -> dict[str, dict[str, object]]:
+    """The venue's processes other than the web tier: name -> command (one of each). ``chain``:
+    an Ethereum node is configured (ETH_RPC_URL), so the chain watcher runs too."""
     python = sys.executable
     bin_dir = Path(sys.executable).parent
     table: dict[str, dict[str, object]] = {
@@ -75,6 +76,8 @@ def workers(*, demo: bool) -> dict[str, dict[str, object]]:
         "worker": {"cmd": f"{bin_dir / 'celery'} -A exchange worker --loglevel INFO --concurrency 1"},
         "beat": {"cmd": f"{bin_dir / 'celery'} -A exchange beat --loglevel INFO --schedule {VAR / 'celerybeat-schedule'}"},
     }
+    if chain:
+        table["chain_watcher"] = {"cmd": f"{python} manage.py run_chain_watcher"}
     if demo:
         table["bots"] = {"cmd": f"{python} manage.py run_demo_bots"}
     return table
@@ -146,7 +149,7 @@ def circus_config(env: dict[str, str], *, ports: list[int] | None = None) -> tup
                                             gateway=gateway_wanted(env), ports=ports)
     for name, address in sockets.items():
         config[f"socket:{name}"] = address
-    for name, spec in {**web, **workers(demo=_truthy(env.get("EXCHANGE_DEMO_MODE")))}.items():
+    for name, spec in {**web, **workers(demo=_truthy(env.get("EXCHANGE_DEMO_MODE")), chain=bool(env.get("ETH_RPC_URL")))}.items():
         section = f"watcher:{name}"
         config[section] = {
             "cmd": str(spec["cmd"]),

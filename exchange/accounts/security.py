@@ -8,12 +8,8 @@ user makes to these e-mails them and locks withdrawals for
 ``EXCHANGE_SECURITY_WITHDRAWAL_LOCK_HOURS``, so a takeover cannot empty the account before the
 owner can react.
 """
-import base64
-import io
 from datetime import datetime, timedelta
 
-import qrcode
-import qrcode.image.svg
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import send_mail
@@ -27,6 +23,7 @@ from exchange.accounts.events import security_event_record
 from exchange.accounts.models import ApiKey, ApiKeyScope, Profile, SecurityEvent
 from exchange.accounts.services import api_key_create, api_key_validate
 from exchange.errors import ExchangeError
+from exchange.infra.qr import qr_svg_data_uri
 
 RECOVERY_CODE_COUNT = 10
 RECOVERY_DEVICE_NAME = "recovery"
@@ -190,10 +187,7 @@ def api_key_revoke_own(*, user: User, key_id: object, request=None) -> ApiKey:
 
 def provisioning_qr_data_uri(device: TOTPDevice) -> str:
     """The device's otpauth:// URI as an SVG QR code in a data: URI (allowed by our CSP)."""
-    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage)
-    buffer = io.BytesIO()
-    image.save(buffer)
-    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return qr_svg_data_uri(device.config_url)
 
 
 def withdrawal_request_verified(*, user: User, asset, amount: object, address: str,

@@ -16,8 +16,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from exchange.accounts.http import AuthenticatedHttpRequest
+from exchange.chain import selectors as chain_selectors
+from exchange.chain import services as chain_services
 from exchange.errors import ExchangeError
 from exchange.infra.net import client_ip
+from exchange.infra.qr import qr_svg_data_uri
 from exchange.ledger import selectors as ledger_selectors
 from exchange.ledger.limits import limits_summary
 from exchange.ledger.services import faucet_credit
@@ -123,8 +126,28 @@ def wallet(request: AuthenticatedHttpRequest) -> HttpResponse:
         "faucet_form": faucet_form, "withdrawal_form": withdrawal_form,
         "withdrawals": selectors.withdrawal_list(user=request.user)[:20],
         "kyc": limits_summary(user=request.user),
+        "chain_networks": _chain_networks(request.user),
+        "deposits": chain_selectors.deposit_list(user=request.user)[:20],
     }
     return render(request, "web/wallet.html", context, status=status)
+
+
+def _chain_networks(user) -> list[dict]:
+    """One entry per network with deposits: the user's address there, its QR code and the assets
+    it takes (ETH and USDT share one address), or why deposits are unavailable."""
+    networks: dict[str, dict] = {}
+    for chain_asset in chain_selectors.chain_asset_list():
+        network = networks.setdefault(chain_asset.network, {"network": chain_asset.get_network_display(), "assets": []})
+        network["assets"].append(chain_asset)
+        if "address" in network or "error" in network:
+            continue
+        try:
+            _, address = chain_services.deposit_address_for_asset(user=user, symbol=chain_asset.symbol)
+        except ExchangeError as exc:
+            network["error"] = exc.message
+        else:
+            network["address"], network["qr"] = address.address, qr_svg_data_uri(address.address)
+    return list(networks.values())
 
 
 def _int(value, default: int) -> int:
