@@ -7,6 +7,7 @@ import redis
 
 from exchange.marketdata.hub import SOCKET_QUEUE_MAX, hub, public_publish
 from exchange.marketdata.publisher import market_group
+from tests.conftest import TEST_REDIS_DB
 from tests.marketdata.conftest import communicator, receive
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,8 +37,8 @@ def test_every_socket_gets_each_message_once_in_order_from_one_subscription(mark
         client = redis.Redis.from_url(redis_url)
         public_publish(client, [(market_group("BTC-USD"), {"type": "md.batch", "frames": [book_frame(s)]})
                                 for s in range(1, 6)])
-        # Another database of the same Redis server: its venue's messages are not ours.
-        other_db = redis_url.rsplit("/", 1)[0] + "/" + ("0" if not redis_url.endswith("/0") else "1")
+        # Another (test) database of the same Redis server: its venue's messages are not ours.
+        other_db = redis_url.rsplit("/", 1)[0] + f"/{9 + (TEST_REDIS_DB - 9 + 1) % 7}"
         from django.test import override_settings
 
         with override_settings(REDIS_URL=other_db):
