@@ -195,19 +195,26 @@ def test_kill_9_after_every_6th_deposit_credits_each_once(w3, dev_token, deposit
     ledger_clean()
 
 
-def test_one_watcher_per_network_holds_the_lock(depositor, start_watcher, wait, w3):
+def _lock_holders() -> list[int]:
+    """Backends of this test database holding a chain watcher's lock (other databases' watchers,
+    e.g. another test worker's, have locks of their own)."""
     from django.db import connection
 
     from exchange.chain.watcher import LOCK_NAMESPACE
 
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = %s "
+                       "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                       [LOCK_NAMESPACE])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_one_watcher_per_network_holds_the_lock(depositor, start_watcher, wait, w3):
     user = depositor()
     first, second = start_watcher(), start_watcher()
 
     def holders() -> int:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = %s",
-                           [LOCK_NAMESPACE])
-            return cursor.fetchone()[0]
+        return len(_lock_holders())
 
     wait(lambda: holders() == 1 and ("waiting for its lock" in first.output() + second.output()),
          timeout=TIMEOUT, message="one holder, one waiting")
@@ -234,3 +241,22 @@ def test_the_watcher_waits_out_a_missing_node(depositor, start_watcher, wait, tm
         assert _available(user, "ETH") == Decimal("0.02")
     finally:
         node.stop()
+
+
+def test_the_watcher_survives_losing_its_database_connection(depositor, start_watcher, wait, w3, ledger_clean):
+    from django.db import connection
+
+    user = depositor()
+    watcher = start_watcher()
+    holder = wait(lambda: _lock_holders(), timeout=TIMEOUT, message="the watcher holding its lock")[0]
+    with connection.cursor() as cursor:  # as a database restart or a network cut would
+        cursor.execute("SELECT pg_terminate_backend(%s)", [holder])
+    _mined(w3, devchain.send_eth(w3, user.deposit_address, 4 * 10**16))
+    devchain.mine(w3, 3)
+    wait(_one(user, status="credited"), timeout=TIMEOUT, message="credited after the reconnection")
+    assert "database unavailable" in watcher.output()
+    assert watcher.process.poll() is None
+    assert len(_lock_holders()) == 1
+    assert _lock_holders() != [holder]  # a new session took the lock again
+    assert _available(user, "ETH") == Decimal("0.04")
+    ledger_clean()
