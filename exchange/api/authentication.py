@@ -11,6 +11,11 @@ from exchange.infra.net import client_ip as net_client_ip
 from exchange.infra.redis_clients import redis_client
 from exchange.infra.shedding import request_received_at
 
+# (key id, address) pairs this process has already reported to Redis; bounded, and emptied when full
+# (forgetting only costs a round trip: Redis still records each pair's first use once).
+_asked: set[tuple[int, str]] = set()
+ASKED_MAX = 100_000
+
 
 class ApiKeyError(exceptions.AuthenticationFailed):
     """An authentication failure with a precise code for the client."""
@@ -46,12 +51,19 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     @staticmethod
     def _note_new_ip(api_key: ApiKey, request) -> None:
-        """A security event the first time a key is used from an address (remembered in Redis)."""
+        """A security event the first time a key is used from an address (remembered in Redis,
+        which decides across processes; each process asks once per key and address, not on every
+        request: a bot's every order paid a Redis round trip for it)."""
         ip = client_ip(request)
+        if (api_key.pk, ip) in _asked:
+            return
         try:
             new = redis_client().sadd(f"apikey-ips:{api_key.pk}", ip) == 1
         except redis.RedisError:
             return
+        if len(_asked) >= ASKED_MAX:
+            _asked.clear()
+        _asked.add((api_key.pk, ip))
         if new:
             from exchange.accounts.events import security_event_record
 
