@@ -43,6 +43,7 @@ class ChainWatcher:
         self.batch_blocks = max(1, batch_blocks)
         self.poll_seconds = poll_seconds
         self.stopping = threading.Event()
+        self._told_no_assets = False
 
     # ------------------------------------------------------------------ the loop
     def run_forever(self) -> None:
@@ -120,10 +121,17 @@ class ChainWatcher:
             if cursor.node_height != tip:
                 WatcherCursor.objects.filter(pk=cursor.pk).update(node_height=tip)
             return False
-        hashes = {h: self.adapter.block_hash(h) for h in range(low, high + 1)}
-        owners = users_by_address(self.network)
         assets = {(a.contract_address.lower() if a.kind == TokenKind.ERC20 else None): a
                   for a in ChainAsset.objects.filter(network=self.network).select_related("asset")}
+        if not assets:
+            # Not set up yet (setup_dev_chain): scanning now would step over deposits for good.
+            if not self._told_no_assets:
+                log.warning("no chain assets on %s yet; waiting (run manage.py setup_dev_chain)", self.network)
+                self._told_no_assets = True
+            return False
+        self._told_no_assets = False
+        hashes = {h: self.adapter.block_hash(h) for h in range(low, high + 1)}
+        owners = users_by_address(self.network)
         tokens = {t for t in assets if t}
         transfers = self.adapter.transfers_to(set(owners), from_height=low, to_height=high, tokens=tokens)
         moved = [t for t in transfers if hashes.get(t.block_number) != t.block_hash]

@@ -131,3 +131,16 @@ def test_one_address_per_user_and_network_in_derivation_order(make_user, eth, se
     assert deposit_address_for_asset(user=users[1], symbol="ETH")[1].pk == addresses[1].pk  # stable
     # USDT shares ETH's network, so the same address.
     assert deposit_address_for_asset(user=users[1], symbol="USDT")[1].pk == addresses[1].pk
+
+
+def test_the_watcher_does_not_scan_past_deposits_before_the_assets_exist(chain_settings, w3):
+    from exchange.chain.adapters.ethereum import EthereumAdapter
+    from exchange.chain.devchain import mine
+    from exchange.chain.models import WatcherCursor
+    from exchange.chain.watcher import ChainWatcher
+
+    mine(w3, 3)
+    first = w3.eth.block_number - 2
+    watcher = ChainWatcher(EthereumAdapter(chain_settings.ETH_RPC_URL), start_height=first)
+    assert watcher.step() is False
+    assert WatcherCursor.objects.get(network="ethereum").height == first - 1  # nothing scanned yet
