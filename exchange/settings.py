@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "exchange.audit",
     "exchange.console",
     "exchange.chain",
+    "exchange.withdrawals",
     "exchange.api",
     "surveillance",
     "exchange.web",
@@ -298,6 +299,17 @@ AXES_USERNAME_CALLABLE = "exchange.accounts.axes_username.axes_username"
 # password alone is refused; the owner gets in by giving their two-factor code with it.
 EXCHANGE_LOGIN_USER_FAILURE_CEILING = env.int("EXCHANGE_LOGIN_USER_FAILURE_CEILING", default=20)
 EXCHANGE_LOGIN_USER_WINDOW_MINUTES = env.int("EXCHANGE_LOGIN_USER_WINDOW_MINUTES", default=15)
+# The withdrawal signer (manage.py run_withdrawal_signer). Its key is NOT a setting: the signer
+# alone reads EXCHANGE_HOT_WALLET_KEY_FILE / EXCHANGE_HOT_WALLET_KEY (exchange/withdrawals/custody.py).
+EXCHANGE_SIGNER_POLL_SECONDS = env.float("EXCHANGE_SIGNER_POLL_SECONDS", default=1.0)
+EXCHANGE_SIGNER_BUMP_AFTER_SECONDS = env.float("EXCHANGE_SIGNER_BUMP_AFTER_SECONDS", default=120)
+EXCHANGE_SIGNER_BUMP_PERCENT = env.int("EXCHANGE_SIGNER_BUMP_PERCENT", default=25)  # nodes want >= 10 %
+EXCHANGE_SIGNER_MAX_GAS_PRICE_GWEI = env.str("EXCHANGE_SIGNER_MAX_GAS_PRICE_GWEI", default="500")
+EXCHANGE_SIGNER_TOKEN_GAS = env.int("EXCHANGE_SIGNER_TOKEN_GAS", default=100_000)
+# How often the signer checks the reserves (0: only `manage.py verify_reserves` does).
+EXCHANGE_RESERVES_CHECK_SECONDS = env.float("EXCHANGE_RESERVES_CHECK_SECONDS", default=60)
+# A new address on a user's withdrawal allow-list is usable this long after it was added.
+EXCHANGE_ALLOW_LIST_DELAY_HOURS = env.float("EXCHANGE_ALLOW_LIST_DELAY_HOURS", default=24)
 # Withdrawals stay locked this long after a security change (two-factor, a key that may withdraw).
 EXCHANGE_SECURITY_WITHDRAWAL_LOCK_HOURS = env.float("EXCHANGE_SECURITY_WITHDRAWAL_LOCK_HOURS", default=24)
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/v1/", include("exchange.ledger.urls")),
     path("api/v1/", include("exchange.api.urls")),
     path("api/v1/", include("exchange.chain.urls")),
+    path("api/v1/", include("exchange.withdrawals.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's script as a file, so the page runs under our CSP.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

@@ -109,7 +109,7 @@ def user_detail(*, user_id: int, limit: int = 50) -> dict | None:
 
 
 def withdrawal_queue() -> QuerySet:
-    return Withdrawal.objects.filter(status=WithdrawalStatus.PENDING).select_related("user", "asset").order_by("created_at")
+    return Withdrawal.objects.filter(status=WithdrawalStatus.REQUESTED).select_related("user", "asset").order_by("created_at")
 
 
 def approvals_pending() -> QuerySet:

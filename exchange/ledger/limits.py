@@ -25,7 +25,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from exchange.errors import ExchangeError
-from exchange.ledger.models import AccountKind, Bucket, EntryKind, LedgerAccount, Posting, Withdrawal, WithdrawalStatus
+from exchange.ledger.models import WITHDRAWAL_RELEASED, AccountKind, Bucket, EntryKind, LedgerAccount, Posting, Withdrawal
 from exchange.markets.models import Asset, Market
 
 LEVELS = (0, 1, 2, 3)
@@ -129,9 +129,9 @@ def _value_or_zero(asset: Asset, amount: Decimal) -> Decimal:
 
 def withdrawn_last_24h(user: User) -> Decimal:
     """The quote value of the user's withdrawals of the last 24 hours that were not rejected,
-    each at its value when requested (older rows without one: at today's price)."""
+    cancelled or failed, each at its value when requested (older rows without one: at today's price)."""
     since = timezone.now() - WINDOW
-    rows = Withdrawal.objects.filter(user=user, created_at__gte=since).exclude(status=WithdrawalStatus.REJECTED)
+    rows = Withdrawal.objects.filter(user=user, created_at__gte=since).exclude(status__in=WITHDRAWAL_RELEASED)
     total = rows.filter(quote_value__isnull=False).aggregate(s=Sum("quote_value"))["s"] or Decimal(0)
     for w in rows.filter(quote_value__isnull=True).select_related("asset"):
         total += _value_or_zero(w.asset, w.amount)

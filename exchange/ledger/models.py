@@ -151,27 +151,75 @@ class Posting(models.Model):
 
 
 class WithdrawalStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    COMPLETED = "completed", "Completed"
+    """One life for every withdrawal, on a chain or not.
+
+    ``requested -> approved -> signed -> broadcast -> confirmed`` for an asset the withdrawal
+    signer sends on chain; an asset without a chain adapter (USD, BTC) goes from ``requested``
+    (or ``approved``) straight to ``confirmed`` when an admin records the payout. ``rejected``
+    (by an admin), ``cancelled`` (by the user, while requested) and ``failed`` (the chain refused
+    it) release the hold; ``confirmed`` consumes it.
+    """
+
+    REQUESTED = "requested", "Requested"
+    APPROVED = "approved", "Approved"
+    SIGNED = "signed", "Signed"
+    BROADCAST = "broadcast", "Broadcast"
+    CONFIRMED = "confirmed", "Confirmed"
     REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+    FAILED = "failed", "Failed"
+
+
+# The statuses whose hold has been given back: they count against nothing.
+WITHDRAWAL_RELEASED = (WithdrawalStatus.REJECTED, WithdrawalStatus.CANCELLED, WithdrawalStatus.FAILED)
+WITHDRAWAL_FINAL = (WithdrawalStatus.CONFIRMED, *WITHDRAWAL_RELEASED)
+# Which status may follow which (the services refuse any other move).
+WITHDRAWAL_MOVES = {
+    WithdrawalStatus.REQUESTED: {WithdrawalStatus.APPROVED, WithdrawalStatus.CONFIRMED, WithdrawalStatus.REJECTED,
+                                 WithdrawalStatus.CANCELLED},
+    WithdrawalStatus.APPROVED: {WithdrawalStatus.SIGNED, WithdrawalStatus.CONFIRMED, WithdrawalStatus.REJECTED},
+    WithdrawalStatus.SIGNED: {WithdrawalStatus.BROADCAST, WithdrawalStatus.CONFIRMED, WithdrawalStatus.FAILED},
+    WithdrawalStatus.BROADCAST: {WithdrawalStatus.CONFIRMED, WithdrawalStatus.FAILED},
+}
 
 
 class Withdrawal(models.Model):
-    """A request to send funds out. The amount is held until it completes or is rejected."""
+    """A request to send funds out. ``amount + fee`` is held from the request until the
+    withdrawal is confirmed (the amount goes to the external account, the fee to the fee
+    account) or released (rejected, cancelled, failed)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="withdrawals")
     asset = models.ForeignKey(Asset, on_delete=models.PROTECT)
     amount = _amount_field()
+    fee = _amount_field(default=0)
     address = models.CharField(max_length=128)
-    status = models.CharField(max_length=16, choices=WithdrawalStatus.choices, default=WithdrawalStatus.PENDING)
+    status = models.CharField(max_length=16, choices=WithdrawalStatus.choices, default=WithdrawalStatus.REQUESTED)
     # Its worth in EXCHANGE_KYC_QUOTE when requested: what it counts against the daily KYC limit.
     quote_value = _amount_field(null=True, blank=True)
+    # On a chain: the network, the hot wallet that sends it and the nonce the signer gave it, the
+    # hash of the transaction that was mined (or of the latest one sent) and its block.
+    network = models.CharField(max_length=32, blank=True, default="")
+    sender = models.CharField(max_length=128, blank=True, default="")
+    nonce = models.BigIntegerField(null=True, blank=True)
+    txid = models.CharField(max_length=80, blank=True, default="")
+    block_number = models.BigIntegerField(null=True, blank=True)
+    failure_reason = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
-    decided_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True, help_text="When it reached a final status.")
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="withdrawal_amount_gt_0")]
-        indexes = [models.Index(fields=["user", "created_at"], name="withdrawal_user_created_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="withdrawal_amount_gt_0"),
+            models.CheckConstraint(condition=models.Q(fee__gte=0), name="withdrawal_fee_gte_0"),
+            models.UniqueConstraint(fields=["network", "sender", "nonce"], condition=models.Q(nonce__isnull=False),
+                                    name="withdrawal_nonce_once_per_network"),
+        ]
+        indexes = [
+            models.Index(fields=["user", "created_at"], name="withdrawal_user_created_idx"),
+            models.Index(fields=["status"], name="withdrawal_status_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"withdrawal #{self.pk} {self.amount} {self.asset} ({self.status})"
@@ -179,3 +227,8 @@ class Withdrawal(models.Model):
     @property
     def hold_reference(self) -> str:
         return f"withdrawal:{self.pk}"
+
+    @property
+    def held(self):
+        """What the request holds: the amount and the fee."""
+        return self.amount + self.fee

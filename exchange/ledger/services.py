@@ -16,6 +16,9 @@ from exchange.amounts import check_positive_amount, parse_amount, parse_decimal
 from exchange.errors import ExchangeError
 from exchange.ledger import limits
 from exchange.ledger.models import (
+    WITHDRAWAL_FINAL,
+    WITHDRAWAL_MOVES,
+    WITHDRAWAL_RELEASED,
     AccountKind,
     Balance,
     EntryKind,
@@ -249,59 +252,100 @@ def trade_settle(
 
 
 @transaction.atomic
-def withdrawal_request(*, user: User, asset: Asset, amount: object, address: str) -> Withdrawal:
-    """Ask to withdraw: the amount is held at once, so it cannot be traded or withdrawn twice.
+def withdrawal_request(*, user: User, asset: Asset, amount: object, address: str, fee: object = 0,
+                       network: str = "") -> Withdrawal:
+    """Ask to withdraw: ``amount + fee`` is held at once, so it cannot be traded or withdrawn twice.
 
     The user's KYC tier must allow it (``kyc_withdrawals_not_allowed``, ``kyc_limit_exceeded``,
     403): the check locks the user's ledger account row and counts the last 24 hours in this
-    transaction, so two concurrent requests cannot both fit a daily limit only one fits."""
+    transaction, so two concurrent requests cannot both fit a daily limit only one fits.
+    Chain rules (address format, minimum, fee) are the caller's (``exchange.withdrawals``)."""
     value = _amount(asset, amount)
+    charge = parse_decimal(fee, field="fee")
+    if charge < 0:
+        raise ExchangeError("invalid_fee", "a fee must not be negative")
     address = (address or "").strip()
     if not address or len(address) > 128:
         raise ExchangeError("invalid_address", "a withdrawal needs a destination address")
     worth = limits.withdrawal_limit_check(user=user, asset=asset, amount=value)
-    withdrawal = Withdrawal.objects.create(user=user, asset=asset, amount=value, address=address, quote_value=worth)
-    hold_place(user=user, asset=asset, amount=value, hold=withdrawal.hold_reference)
+    withdrawal = Withdrawal.objects.create(user=user, asset=asset, amount=value, fee=charge, address=address,
+                                           quote_value=worth, network=network)
+    hold_place(user=user, asset=asset, amount=value + charge, hold=withdrawal.hold_reference)
     return withdrawal
 
 
-def _withdrawal_for_decision(withdrawal_id: int) -> Withdrawal:
+def withdrawal_lock(withdrawal_id: object, *, allowed: tuple[str, ...] | None = None) -> Withdrawal:
+    """The withdrawal, locked for a change; with ``allowed``, refuse any other status
+    (``withdrawal_not_pending``, 409). Unknown: ``unknown_withdrawal`` (404)."""
     # of=("self",): locking the joined asset and user rows too would serialise unrelated work on them.
-    withdrawal = Withdrawal.objects.select_for_update(of=("self",)).select_related("asset", "user").get(pk=withdrawal_id)
-    if withdrawal.status != WithdrawalStatus.PENDING:
+    try:
+        pk = int(str(withdrawal_id))
+    except ValueError:
+        raise ExchangeError("unknown_withdrawal", "no such withdrawal", status=404) from None
+    withdrawal = Withdrawal.objects.select_for_update(of=("self",)).select_related("asset", "user").filter(pk=pk).first()
+    if withdrawal is None:
+        raise ExchangeError("unknown_withdrawal", "no such withdrawal", status=404)
+    if allowed is not None and withdrawal.status not in allowed:
         raise ExchangeError("withdrawal_not_pending", f"withdrawal {withdrawal.pk} is {withdrawal.status}", status=409)
     return withdrawal
 
 
+def _move(withdrawal: Withdrawal, status: str, **fields) -> Withdrawal:
+    if status not in WITHDRAWAL_MOVES.get(withdrawal.status, ()):
+        raise ExchangeError("withdrawal_not_pending", f"withdrawal {withdrawal.pk} is {withdrawal.status}, "
+                            f"it cannot become {status}", status=409)
+    withdrawal.status = status
+    now = timezone.now()
+    if status == WithdrawalStatus.APPROVED:
+        withdrawal.approved_at = now
+    if status in WITHDRAWAL_FINAL:
+        withdrawal.decided_at = now
+    for name, value in fields.items():
+        setattr(withdrawal, name, value)
+    withdrawal.save(update_fields=["status", "approved_at", "decided_at", "updated_at", *fields])
+    return withdrawal
+
+
 @transaction.atomic
-def withdrawal_complete(*, withdrawal_id: int) -> Withdrawal:
-    """The funds have left: the held amount goes to the external account."""
-    withdrawal = _withdrawal_for_decision(withdrawal_id)
+def withdrawal_advance(*, withdrawal_id: object, status: str, **fields) -> Withdrawal:
+    """Move a withdrawal along without touching money (``approved``, ``signed``, ``broadcast``),
+    setting chain ``fields`` (nonce, sender, txid, ...) in the same write."""
+    if status in WITHDRAWAL_FINAL:
+        raise ExchangeError("invalid_status", f"{status} moves money: use withdrawal_complete or withdrawal_release")
+    return _move(withdrawal_lock(withdrawal_id), status, **fields)
+
+
+@transaction.atomic
+def withdrawal_complete(*, withdrawal_id: object, **fields) -> Withdrawal:
+    """The funds have left: the held amount goes to the external account, the fee to the fee
+    account, and the withdrawal is ``confirmed``."""
+    withdrawal = withdrawal_lock(withdrawal_id)
+    _move(withdrawal, WithdrawalStatus.CONFIRMED, **fields)
     account = account_for_user(withdrawal.user)
-    external = system_account(AccountKind.EXTERNAL)
-    entry_post(
-        kind=EntryKind.WITHDRAWAL,
-        reference=withdrawal.hold_reference,
-        postings=[
-            PostingSpec(account.pk, withdrawal.asset_id, HELD, -withdrawal.amount, withdrawal.hold_reference),
-            PostingSpec(external.pk, withdrawal.asset_id, AVAILABLE, withdrawal.amount),
-        ],
-    )
-    withdrawal.status = WithdrawalStatus.COMPLETED
-    withdrawal.decided_at = timezone.now()
-    withdrawal.save(update_fields=["status", "decided_at"])
+    hold = withdrawal.hold_reference
+    postings = [PostingSpec(account.pk, withdrawal.asset_id, HELD, -withdrawal.held, hold),
+                PostingSpec(system_account(AccountKind.EXTERNAL).pk, withdrawal.asset_id, AVAILABLE, withdrawal.amount)]
+    if withdrawal.fee:
+        postings.append(PostingSpec(system_account(AccountKind.FEES).pk, withdrawal.asset_id, AVAILABLE, withdrawal.fee))
+    entry_post(kind=EntryKind.WITHDRAWAL, reference=hold, postings=postings)
     return withdrawal
 
 
 @transaction.atomic
-def withdrawal_reject(*, withdrawal_id: int) -> Withdrawal:
-    """The withdrawal will not happen: the held amount goes back to available."""
-    withdrawal = _withdrawal_for_decision(withdrawal_id)
-    hold_release(user=withdrawal.user, asset=withdrawal.asset, amount=withdrawal.amount, hold=withdrawal.hold_reference)
-    withdrawal.status = WithdrawalStatus.REJECTED
-    withdrawal.decided_at = timezone.now()
-    withdrawal.save(update_fields=["status", "decided_at"])
+def withdrawal_release(*, withdrawal_id: object, status: str, reason: str = "") -> Withdrawal:
+    """The withdrawal will not happen (``rejected``, ``cancelled`` or ``failed``): the held
+    amount and fee go back to available."""
+    if status not in WITHDRAWAL_RELEASED:
+        raise ExchangeError("invalid_status", f"{status} does not release a withdrawal")
+    withdrawal = withdrawal_lock(withdrawal_id)
+    _move(withdrawal, status, failure_reason=reason[:255])
+    hold_release(user=withdrawal.user, asset=withdrawal.asset, amount=withdrawal.held, hold=withdrawal.hold_reference)
     return withdrawal
+
+
+def withdrawal_reject(*, withdrawal_id: object) -> Withdrawal:
+    """An admin refuses it: the held funds go back to available."""
+    return withdrawal_release(withdrawal_id=withdrawal_id, status=WithdrawalStatus.REJECTED)
 
 
 def balance_adjust(*, user: User, asset: Asset, amount: object, reason: str) -> LedgerEntry:
