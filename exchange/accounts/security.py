@@ -190,20 +190,6 @@ def provisioning_qr_data_uri(device: TOTPDevice) -> str:
     return qr_svg_data_uri(device.config_url)
 
 
-def withdrawal_request_verified(*, user: User, asset, amount: object, address: str,
-                                otp_token: str | None):
-    """Request a withdrawal after checking the withdrawal lock and the user's second factor
-    (the lock first, so a refused request does not use up the code)."""
-    from exchange.ledger.services import withdrawal_request
-
-    until = withdrawals_locked_until(user)
-    if until is not None:
-        raise ExchangeError("withdrawals_locked", f"withdrawals are locked until {until:%Y-%m-%d %H:%M} UTC "
-                            "after a security change on your account", status=403)
-    require_otp(user=user, token=otp_token)
-    return withdrawal_request(user=user, asset=asset, amount=amount, address=address)
-
-
 def _int(value: object, code: str = "unknown_api_key", message: str = "no such key", status: int = 404) -> int:
     try:
         return int(str(value))

@@ -113,7 +113,9 @@ def withdrawal_queue() -> QuerySet:
 
 
 def approvals_pending() -> QuerySet:
-    return (ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING)
+    """Requests waiting for a second admin; a withdrawal's lapses when the user cancels it."""
+    lapsed = Q(withdrawal__isnull=False) & ~Q(withdrawal__status=WithdrawalStatus.REQUESTED)
+    return (ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING).exclude(lapsed)
             .select_related("user", "asset", "requested_by", "withdrawal").order_by("created_at"))
 
 

@@ -100,13 +100,12 @@ def wallet(request: AuthenticatedHttpRequest) -> HttpResponse:
         elif action == "withdraw":
             withdrawal_form = WithdrawalForm(request.POST, prefix="withdraw")
             if withdrawal_form.is_valid():
-                from exchange.accounts.security import withdrawal_request_verified
+                from exchange.withdrawals.services import withdrawal_create
 
                 data = withdrawal_form.cleaned_data
                 try:
-                    withdrawal_request_verified(user=request.user, asset=Asset.objects.get(symbol=data["asset"]),
-                                                amount=data["amount"], address=data["address"],
-                                                otp_token=data["otp_token"])
+                    withdrawal_create(user=request.user, asset=data["asset"], amount=data["amount"],
+                                      address=data["address"], otp_token=data["otp_token"], second_factor=True)
                 except ExchangeError as exc:
                     field = {"invalid_otp": "otp_token", "otp_setup_required": "otp_token",
                              "invalid_address": "address"}.get(exc.code, "amount")

@@ -7,10 +7,11 @@ from django.utils import timezone
 from django_otp.oath import totp
 
 from exchange.accounts.models import ApiKey, Profile
-from exchange.accounts.security import totp_device, withdrawal_request_verified
+from exchange.accounts.security import totp_device
 from exchange.accounts.services import user_create
 from exchange.errors import ExchangeError
 from exchange.ledger.models import Withdrawal
+from exchange.withdrawals.services import withdrawal_create
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct-horse-battery-42"
@@ -88,18 +89,22 @@ def test_withdrawals_need_a_second_factor(client, make_user, assets, settings):
     user = make_user(BTC="1")
     Profile.objects.filter(user=user).update(kyc_level=2)  # a tier that may withdraw
     with pytest.raises(ExchangeError) as info:
-        withdrawal_request_verified(user=user, asset=assets["BTC"], amount="0.1", address="bc1q", otp_token="123456")
+        withdrawal_create(user=user, asset=assets["BTC"], amount="0.1", address="bc1q", second_factor=True,
+                          otp_token="123456")
     assert info.value.code == "otp_setup_required"
     client.force_login(user)
     device = enable_2fa(client, user)
     with pytest.raises(ExchangeError) as info:  # turning two-factor on locks withdrawals for a while
-        withdrawal_request_verified(user=user, asset=assets["BTC"], amount="0.1", address="bc1q", otp_token=code(device, 1))
+        withdrawal_create(user=user, asset=assets["BTC"], amount="0.1", address="bc1q", second_factor=True,
+                          otp_token=code(device, 1))
     assert info.value.code == "withdrawals_locked"
     Profile.objects.filter(user=user).update(withdrawals_locked_until=timezone.now() - timedelta(seconds=1))
-    withdrawal_request_verified(user=user, asset=assets["BTC"], amount="0.1", address="bc1q", otp_token=code(device, 1))
+    withdrawal_create(user=user, asset=assets["BTC"], amount="0.1", address="bc1q", second_factor=True,
+                          otp_token=code(device, 1))
     assert Withdrawal.objects.count() == 1
     with pytest.raises(ExchangeError) as info:
-        withdrawal_request_verified(user=user, asset=assets["BTC"], amount="0.1", address="bc1q", otp_token="000000")
+        withdrawal_create(user=user, asset=assets["BTC"], amount="0.1", address="bc1q", second_factor=True,
+                          otp_token="000000")
     assert info.value.code == "invalid_otp"
     assert Withdrawal.objects.count() == 1
 

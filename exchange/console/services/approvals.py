@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from exchange.audit.services import audit_record
 from exchange.console.models import ApprovalKind, ApprovalRequest, ApprovalStatus
-from exchange.console.services.funds import ledger_deposit_reference, pending_withdrawal
+from exchange.console.services.funds import check_not_to_actor, ledger_deposit_reference, pending_withdrawal, withdrawal_go
 from exchange.console.services.guards import check_admin, check_not_own_account, check_reason
 from exchange.errors import ExchangeError
 from exchange.ledger import limits as kyc
@@ -26,8 +26,9 @@ def _pending_approval(approval_id: object) -> ApprovalRequest:
 @transaction.atomic
 def approval_approve(*, actor: User, ip: str | None, approval_id: object, reason: str) -> ApprovalRequest:
     """The second admin approves: the deposit is credited, the adjustment posted or the
-    withdrawal completed, now. The admin who asked can never approve (``four_eyes``), nor can
-    the user the money goes to or comes from (``own_account``), both 403."""
+    withdrawal let go (to the signer on a chain, else recorded as paid out), now. The admin who
+    asked can never approve (``four_eyes``), nor can the user the money goes to or comes from,
+    nor an admin a withdrawal goes to (``own_account``), all 403."""
     check_admin(actor)
     why = check_reason(reason)
     approval = _pending_approval(approval_id)
@@ -46,8 +47,9 @@ def approval_approve(*, actor: User, ip: str | None, approval_id: object, reason
         entry = ledger.balance_adjust(user=approval.user, asset=approval.asset, amount=approval.amount,
                                       reason=f"{approval.reason} (approved: {why})")
     else:
-        pending_withdrawal(approval.withdrawal_id)
-        ledger.withdrawal_complete(withdrawal_id=approval.withdrawal_id)
+        withdrawal = pending_withdrawal(approval.withdrawal_id)
+        check_not_to_actor(actor, withdrawal)
+        withdrawal_go(withdrawal)
         entry = LedgerEntry.objects.filter(kind="withdrawal", reference=f"withdrawal:{approval.withdrawal_id}").first()
     approval.status = ApprovalStatus.APPROVED
     approval.decided_by = actor

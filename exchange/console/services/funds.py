@@ -3,7 +3,7 @@
 Who moves money: no admin alone. Every manual credit (a deposit, a balance adjustment) is a
 request that a second admin approves (``approvals``); a withdrawal above its asset's threshold
 needs a second admin too. Nobody approves a request they made, and nobody moves money into their
-own account or approves a withdrawal out of it (``own_account``, 403).
+own account, approves a withdrawal out of it or to an address of their own (``own_account``, 403).
 """
 from decimal import Decimal, InvalidOperation
 
@@ -28,7 +28,13 @@ def four_eyes_threshold(asset: Asset) -> Decimal:
     """A withdrawal of ``asset`` above this amount, in the asset's own units, needs a second
     admin: ``EXCHANGE_FOUR_EYES_THRESHOLDS[asset]``, else ``EXCHANGE_FOUR_EYES_THRESHOLD``, which
     is 0 by default, so that an asset nobody configured never lets one admin send anything out
-    alone (one number for every asset made 10,000 BTC a "small" withdrawal)."""
+    alone (one number for every asset made 10,000 BTC a "small" withdrawal). An asset on a
+    chain has its own threshold beside its other chain rules (``chain.ChainAsset``)."""
+    from exchange.withdrawals.rules import rules_for
+
+    on_chain = rules_for(asset).four_eyes_threshold
+    if on_chain is not None:
+        return on_chain
     per_asset = settings.EXCHANGE_FOUR_EYES_THRESHOLDS.get(asset.symbol)
     raw = per_asset if per_asset not in (None, "") else settings.EXCHANGE_FOUR_EYES_THRESHOLD
     try:
@@ -128,25 +134,41 @@ def balance_adjust(*, actor: User, ip: str | None, user: User, asset: Asset, amo
 
 def pending_withdrawal(withdrawal_id: object) -> Withdrawal:
     """The withdrawal, locked, if it still waits for a decision (else 404 or 409)."""
-    withdrawal = Withdrawal.objects.select_for_update(of=("self",)).select_related("asset", "user").filter(
-        pk=withdrawal_id).first()
-    if withdrawal is None:
-        raise ExchangeError("unknown_withdrawal", "no such withdrawal", status=404)
-    if withdrawal.status != WithdrawalStatus.PENDING:
-        raise ExchangeError("withdrawal_not_pending", f"withdrawal {withdrawal.pk} is {withdrawal.status}", status=409)
-    return withdrawal
+    return ledger.withdrawal_lock(withdrawal_id, allowed=(WithdrawalStatus.REQUESTED,))
+
+
+def check_not_to_actor(actor: User, withdrawal: Withdrawal) -> None:
+    """Nobody approves a withdrawal to an address of their own: one they withdrew to, put on
+    their allow-list, or were given to deposit to (``own_account``, 403)."""
+    from exchange.withdrawals.selectors import addresses_of_user
+
+    address = withdrawal.address.lower()
+    if Withdrawal.objects.filter(user=actor, address__iexact=address).exists() or address in addresses_of_user(actor):
+        raise ExchangeError("own_account", "this withdrawal goes to an address of yours: another admin must approve it",
+                            status=403)
+
+
+def withdrawal_go(withdrawal: Withdrawal) -> tuple[Withdrawal, str]:
+    """Let an approved withdrawal go: one on a chain becomes ``approved`` for the signer; one
+    without (a bank transfer, BTC until its adapter exists) is recorded as paid out
+    (``confirmed``). Returns it and the audit action's verb."""
+    if withdrawal.network:
+        return ledger.withdrawal_advance(withdrawal_id=withdrawal.pk, status=WithdrawalStatus.APPROVED), "approve"
+    return ledger.withdrawal_complete(withdrawal_id=withdrawal.pk), "complete"
 
 
 @transaction.atomic
 def withdrawal_approve(*, actor: User, ip: str | None, withdrawal_id: object,
                        reason: str) -> Withdrawal | ApprovalRequest:
-    """Approve a pending withdrawal: up to its asset's threshold it completes at once (the held
-    funds go out); above, it needs a second admin's approval (returns the pending request).
-    Nobody approves a withdrawal from their own account (``own_account``, 403)."""
+    """Approve a requested withdrawal: up to its asset's threshold it goes at once (to the
+    signer on a chain, else it is recorded as paid out); above, it needs a second admin's
+    approval (returns the pending request). Nobody approves a withdrawal from their own account
+    or to an address of their own (``own_account``, 403)."""
     check_admin(actor)
     why = check_reason(reason)
     withdrawal = pending_withdrawal(withdrawal_id)
     check_not_own_account(actor, withdrawal.user_id, "approve a withdrawal from")
+    check_not_to_actor(actor, withdrawal)
     if withdrawal.amount > four_eyes_threshold(withdrawal.asset):
         existing = ApprovalRequest.objects.filter(withdrawal=withdrawal, status=ApprovalStatus.PENDING).first()
         if existing is not None:
@@ -154,28 +176,28 @@ def withdrawal_approve(*, actor: User, ip: str | None, withdrawal_id: object,
                                 status=409)
         return _approval_request(actor=actor, ip=ip, kind=ApprovalKind.WITHDRAWAL, user=withdrawal.user,
                                  asset=withdrawal.asset, amount=withdrawal.amount, reason=why, withdrawal=withdrawal)
-    ledger.withdrawal_complete(withdrawal_id=withdrawal.pk)
-    audit_record(actor=actor, ip=ip, action="funds.withdrawal_complete", object_type="ledger.withdrawal",
-                 object_id=withdrawal.pk, before={"status": WithdrawalStatus.PENDING},
-                 after={"status": WithdrawalStatus.COMPLETED, "amount": withdrawal.amount,
+    withdrawal, action = withdrawal_go(withdrawal)
+    audit_record(actor=actor, ip=ip, action=f"funds.withdrawal_{action}", object_type="ledger.withdrawal",
+                 object_id=withdrawal.pk, before={"status": WithdrawalStatus.REQUESTED},
+                 after={"status": withdrawal.status, "amount": withdrawal.amount,
                         "asset": withdrawal.asset.symbol, "threshold": four_eyes_threshold(withdrawal.asset)},
                  reason=why)
-    withdrawal.refresh_from_db()
     return withdrawal
 
 
 @transaction.atomic
 def withdrawal_reject(*, actor: User, ip: str | None, withdrawal_id: object, reason: str) -> Withdrawal:
-    """Refuse a pending withdrawal: the held amount goes back to available. One admin is
-    enough (nothing leaves the venue); a pending approval for it is rejected with it."""
+    """Refuse a withdrawal not yet signed (requested, or approved and waiting for the signer):
+    the held amount and fee go back to available. One admin is enough (nothing leaves the
+    venue); a pending approval for it is rejected with it."""
     check_admin(actor)
     why = check_reason(reason)
-    withdrawal = pending_withdrawal(withdrawal_id)
-    ledger.withdrawal_reject(withdrawal_id=withdrawal.pk)
+    withdrawal = ledger.withdrawal_lock(withdrawal_id, allowed=(WithdrawalStatus.REQUESTED, WithdrawalStatus.APPROVED))
+    before = withdrawal.status
+    withdrawal = ledger.withdrawal_reject(withdrawal_id=withdrawal.pk)
     ApprovalRequest.objects.filter(withdrawal=withdrawal, status=ApprovalStatus.PENDING).update(
         status=ApprovalStatus.REJECTED, decided_by=actor, decided_at=timezone.now(), decision_reason=why)
     audit_record(actor=actor, ip=ip, action="funds.withdrawal_reject", object_type="ledger.withdrawal",
-                 object_id=withdrawal.pk, before={"status": WithdrawalStatus.PENDING},
+                 object_id=withdrawal.pk, before={"status": before},
                  after={"status": WithdrawalStatus.REJECTED}, reason=why)
-    withdrawal.refresh_from_db()
     return withdrawal
