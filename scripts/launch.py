@@ -22,7 +22,8 @@ forever (circus's flapping plugin). Every spawn is counted in Redis by
 
 Settings (environment): ``PORT`` (8000), ``HOST`` (127.0.0.1), ``WEB_CONCURRENCY`` (the number
 of cores), ``EXCHANGE_GATEWAY`` (``haproxy`` when installed, else ``none``),
-``EXCHANGE_DEMO_MODE`` (adds the demo bots), ``ETH_RPC_URL`` (adds the chain watcher),
+``EXCHANGE_DEMO_MODE`` (adds the demo bots), ``ETH_RPC_URL`` (adds the chain watcher and the
+withdrawal signer, which alone gets the hot-wallet key: ``hot_wallet_key_file``),
 ``LAUNCHER_ENDPOINT`` (circus's control socket, ``ipc://var/circus.sock``: ``circusctl --endpoint ... status``).
 """
 import configparser
@@ -65,9 +66,44 @@ def gateway_wanted(env: dict[str, str]) -> bool:
     return found
 
 
-def workers(*, demo: bool, chain: bool = False) -> dict[str, dict[str, object]]:
+KEY_VARS = ("EXCHANGE_HOT_WALLET_KEY_FILE", "EXCHANGE_HOT_WALLET_KEY")
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a file only its owner can read (created 0600, never wider for a moment)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+
+
+def hot_wallet_key_file(env: dict[str, str], *, var: Path = VAR) -> str | None:
+    """The key file the signer (and only the signer) is given.
+
+    ``EXCHANGE_HOT_WALLET_KEY_FILE`` as it is; a literal ``EXCHANGE_HOT_WALLET_KEY`` is written to
+    ``var/hot-wallet.key`` (0600) so that it never sits in circus's configuration or in any other
+    process's environment; in development (``DJANGO_DEBUG``) without either, a dev key generated once
+    into ``var/dev-hot-wallet.key``. None: no signer (production without a key)."""
+    if env.get("EXCHANGE_HOT_WALLET_KEY_FILE"):
+        return env["EXCHANGE_HOT_WALLET_KEY_FILE"]
+    if env.get("EXCHANGE_HOT_WALLET_KEY"):
+        path = var / "hot-wallet.key"
+        _write_private(path, env["EXCHANGE_HOT_WALLET_KEY"].strip())
+        return str(path)
+    if _truthy(env.get("DJANGO_DEBUG")):
+        path = var / "dev-hot-wallet.key"
+        if not path.exists():
+            import secrets
+
+            _write_private(path, "0x" + secrets.token_hex(32))
+        return str(path)
+    return None
+
+
+def workers(*, demo: bool, chain: bool = False, key_file: str | None = None) -> dict[str, dict[str, object]]:
     """The venue's processes other than the web tier: name -> command (one of each). ``chain``:
-    an Ethereum node is configured (ETH_RPC_URL), so the chain watcher runs too."""
+    an Ethereum node is configured (ETH_RPC_URL), so the chain watcher runs too, and the
+    withdrawal signer, which alone gets the hot-wallet key file (``key_file``) in its environment."""
     python = sys.executable
     bin_dir = Path(sys.executable).parent
     table: dict[str, dict[str, object]] = {
@@ -78,6 +114,12 @@ def workers(*, demo: bool, chain: bool = False) -> dict[str, dict[str, object]]:
     }
     if chain:
         table["chain_watcher"] = {"cmd": f"{python} manage.py run_chain_watcher"}
+    if chain and key_file:
+        table["signer"] = {"cmd": f"{python} manage.py run_withdrawal_signer",
+                           "env": {"EXCHANGE_HOT_WALLET_KEY_FILE": key_file}}
+    elif chain:
+        print("launcher: no EXCHANGE_HOT_WALLET_KEY_FILE / EXCHANGE_HOT_WALLET_KEY: the withdrawal signer "
+              "is not started (chain withdrawals wait, approved)", file=sys.stderr)
     if demo:
         table["bots"] = {"cmd": f"{python} manage.py run_demo_bots"}
     return table
@@ -149,7 +191,10 @@ def circus_config(env: dict[str, str], *, ports: list[int] | None = None) -> tup
                                             gateway=gateway_wanted(env), ports=ports)
     for name, address in sockets.items():
         config[f"socket:{name}"] = address
-    for name, spec in {**web, **workers(demo=_truthy(env.get("EXCHANGE_DEMO_MODE")), chain=bool(env.get("ETH_RPC_URL")))}.items():
+    chain = bool(env.get("ETH_RPC_URL"))
+    key_file = hot_wallet_key_file(env) if chain else None
+    for name, spec in {**web, **workers(demo=_truthy(env.get("EXCHANGE_DEMO_MODE")), chain=chain,
+                                        key_file=key_file)}.items():
         section = f"watcher:{name}"
         config[section] = {
             "cmd": str(spec["cmd"]),
@@ -186,6 +231,10 @@ def _forget_earlier_run() -> None:
 def main(argv: list[str]) -> None:
     VAR.mkdir(exist_ok=True)
     config, gateway_config = circus_config(dict(os.environ))
+    # circus copies its own environment to every process: the key leaves it here, and only the
+    # signer's own section names the key file again.
+    for name in KEY_VARS:
+        os.environ.pop(name, None)
     path = VAR / "circus.ini"
     with path.open("w") as handle:
         config.write(handle)

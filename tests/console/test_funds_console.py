@@ -197,15 +197,15 @@ def test_withdrawal_thresholds_are_per_asset(symbol, amount, needs_second_admin,
     admin_client.post(f"/console/funds/withdrawals/{withdrawal.pk}/approve", {"reason": "KYC ok"})
     withdrawal.refresh_from_db()
     if needs_second_admin:
-        assert withdrawal.status == "pending"
+        assert withdrawal.status == "requested"
         assert ApprovalRequest.objects.get(withdrawal=withdrawal).amount == D(amount)
         assert last_audit("funds.withdrawal_requested").after["threshold"] == \
             {"BTC": "1", "USD": "1000", "ETH": "0"}[symbol]
     else:
-        assert withdrawal.status == "completed"
+        assert withdrawal.status == "confirmed"
         assert not ApprovalRequest.objects.exists()
         entry = last_audit("funds.withdrawal_complete")
-        assert (entry.before, entry.after["status"]) == ({"status": "pending"}, "completed")
+        assert (entry.before, entry.after["status"]) == ({"status": "requested"}, "confirmed")
     ledger_clean()
 
 
@@ -216,7 +216,7 @@ def test_an_admin_cannot_approve_their_own_withdrawal(admin_client, admin2_clien
     withdrawal = withdrawal_request(user=admin, asset=assets["BTC"], amount="2", address="bc1q-mine")
     own = admin_client.post(f"/console/funds/withdrawals/{withdrawal.pk}/approve", {"reason": "mine"})
     assert (own.status_code, refusal_code(own)) == (403, "own_account")
-    assert Withdrawal.objects.get(pk=withdrawal.pk).status == "pending"
+    assert Withdrawal.objects.get(pk=withdrawal.pk).status == "requested"
     assert last_audit() is None
 
     admin2_client.post(f"/console/funds/withdrawals/{withdrawal.pk}/approve", {"reason": "first look"})
@@ -225,11 +225,11 @@ def test_an_admin_cannot_approve_their_own_withdrawal(admin_client, admin2_clien
     assert (beneficiary.status_code, refusal_code(beneficiary)) == (403, "own_account")
     requester = admin2_client.post(f"/console/funds/approvals/{approval.pk}/approve", {"reason": "again"})
     assert (requester.status_code, refusal_code(requester)) == (403, "four_eyes")
-    assert Withdrawal.objects.get(pk=withdrawal.pk).status == "pending"
+    assert Withdrawal.objects.get(pk=withdrawal.pk).status == "requested"
 
     admin3_client.post(f"/console/funds/approvals/{approval.pk}/approve", {"reason": "second look"})
     withdrawal.refresh_from_db()
-    assert withdrawal.status == "completed"
+    assert withdrawal.status == "confirmed"
     assert (available(admin, "BTC"), Balance.objects.get(account__user=admin, asset__symbol="BTC").held) == (D(3), D(0))
     assert last_audit("funds.withdrawal_approve").actor_username == "cleo_admin"
     ledger_clean()
@@ -241,13 +241,13 @@ def test_withdrawal_above_the_threshold_needs_a_second_admin(admin_client, admin
     withdrawal = withdrawal_request(user=user, asset=assets["USD"], amount="4000", address="bank:IT60")
     admin_client.post(f"/console/funds/withdrawals/{withdrawal.pk}/approve", {"reason": "first look"})
     withdrawal.refresh_from_db()
-    assert withdrawal.status == "pending"
+    assert withdrawal.status == "requested"
     approval = ApprovalRequest.objects.get(withdrawal=withdrawal)
     admin_client.post(f"/console/funds/approvals/{approval.pk}/approve", {"reason": "self"})
-    assert Withdrawal.objects.get(pk=withdrawal.pk).status == "pending"
+    assert Withdrawal.objects.get(pk=withdrawal.pk).status == "requested"
     admin2_client.post(f"/console/funds/approvals/{approval.pk}/approve", {"reason": "second look"})
     withdrawal.refresh_from_db()
-    assert withdrawal.status == "completed"
+    assert withdrawal.status == "confirmed"
     assert (available(user), Balance.objects.get(account__user=user, asset__symbol="USD").held) == (D("1000"), D("0"))
     assert last_audit("funds.withdrawal_approve").after["ledger_entry"] is not None
     ledger_clean()

@@ -83,15 +83,15 @@ def test_one_admin_cannot_pay_themselves(web, assets, ledger_clean):
     first = post(as_alice, web, f"/console/funds/withdrawals/{withdrawal.pk}/approve", {})
     assert (first.status_code, refused_with(first)) == (403, "own_account")
     assert post(as_bob, web, f"/console/funds/withdrawals/{withdrawal.pk}/approve", {}).status_code == 302
-    assert Withdrawal.objects.get(pk=withdrawal.pk).status == "pending"  # 4 BTC > the BTC threshold of 1
+    assert Withdrawal.objects.get(pk=withdrawal.pk).status == "requested"  # 4 BTC > the BTC threshold of 1
     second = ApprovalRequest.objects.get(withdrawal=withdrawal)
     beneficiary = post(as_alice, web, f"/console/funds/approvals/{second.pk}/approve", {})
     assert (beneficiary.status_code, refused_with(beneficiary)) == (403, "own_account")
     requester = post(as_bob, web, f"/console/funds/approvals/{second.pk}/approve", {})
     assert (requester.status_code, refused_with(requester)) == (403, "four_eyes")
-    assert Withdrawal.objects.get(pk=withdrawal.pk).status == "pending"
+    assert Withdrawal.objects.get(pk=withdrawal.pk).status == "requested"
     assert post(as_cleo, web, f"/console/funds/approvals/{second.pk}/approve", {}).status_code == 302
-    assert Withdrawal.objects.get(pk=withdrawal.pk).status == "completed"
+    assert Withdrawal.objects.get(pk=withdrawal.pk).status == "confirmed"
     assert btc(alice) == (1, 0)
     ledger_clean()
 

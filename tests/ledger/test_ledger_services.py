@@ -125,7 +125,7 @@ def test_withdrawal_holds_then_completes(make_user, kyc_level, prices, assets, l
     withdrawal_complete(withdrawal_id=withdrawal.pk)
     assert balance(user, assets["BTC"]) == (D("0.6"), D(0))
     withdrawal.refresh_from_db()
-    assert withdrawal.status == WithdrawalStatus.COMPLETED
+    assert withdrawal.status == WithdrawalStatus.CONFIRMED
     with pytest.raises(ExchangeError) as info:
         withdrawal_complete(withdrawal_id=withdrawal.pk)
     assert info.value.code == "withdrawal_not_pending"

@@ -107,7 +107,7 @@ def test_faucet_only_in_demo_mode(client, trader, settings):
     assert b"at most" in too_much.content
 
 
-def test_withdrawal_needs_two_factor_and_stays_pending(client, trader):
+def test_withdrawal_needs_two_factor_and_stays_requested(client, trader):
     data = {"action": "withdraw", "withdraw-asset": "USD", "withdraw-amount": "10", "withdraw-address": "bank:123",
             "withdraw-otp_token": ""}
     response = client.post(reverse("web:wallet"), data)
@@ -133,8 +133,8 @@ def test_withdrawal_needs_two_factor_and_stays_pending(client, trader):
     response = client.post(reverse("web:wallet"), {**data, "withdraw-otp_token": code})
     assert response.status_code == 302
     withdrawal = Withdrawal.objects.get(user=trader)
-    assert withdrawal.status == "pending"
-    assert "Pending" in client.get(reverse("web:wallet")).content.decode()
+    assert withdrawal.status == "requested"
+    assert "Requested" in client.get(reverse("web:wallet")).content.decode()
 
 
 def test_account_page_links_security_pages_and_lists_sessions(client, trader):
