@@ -308,6 +308,10 @@ EXCHANGE_SIGNER_MAX_GAS_PRICE_GWEI = env.str("EXCHANGE_SIGNER_MAX_GAS_PRICE_GWEI
 EXCHANGE_SIGNER_TOKEN_GAS = env.int("EXCHANGE_SIGNER_TOKEN_GAS", default=100_000)
 # How often the signer checks the reserves (0: only `manage.py verify_reserves` does).
 EXCHANGE_RESERVES_CHECK_SECONDS = env.float("EXCHANGE_RESERVES_CHECK_SECONDS", default=60)
+# The console's chain health: a watcher poll or signer heartbeat older than this is down, and a
+# watcher more blocks behind the node than this is lagging.
+EXCHANGE_CHAIN_STALE_SECONDS = env.float("EXCHANGE_CHAIN_STALE_SECONDS", default=30)
+EXCHANGE_CHAIN_LAG_MAX_BLOCKS = env.int("EXCHANGE_CHAIN_LAG_MAX_BLOCKS", default=20)
 # A new address on a user's withdrawal allow-list is usable this long after it was added.
 EXCHANGE_ALLOW_LIST_DELAY_HOURS = env.float("EXCHANGE_ALLOW_LIST_DELAY_HOURS", default=24)
 # Withdrawals stay locked this long after a security change (two-factor, a key that may withdraw).

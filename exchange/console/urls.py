@@ -1,6 +1,6 @@
 from django.urls import path
 
-from exchange.console import views
+from exchange.console import chain_views, views
 
 app_name = "console"
 
@@ -27,6 +27,8 @@ urlpatterns = [
     path("funds/withdrawals/<int:withdrawal_id>/reject", views.withdrawal_reject, name="withdrawal_reject"),
     path("funds/approvals/<int:approval_id>/approve", views.approval_approve, name="approval_approve"),
     path("funds/approvals/<int:approval_id>/reject", views.approval_reject, name="approval_reject"),
+    path("chain/", chain_views.chain, name="chain"),
+    path("chain/reviews/<int:review_id>/resolve", chain_views.reorg_review_resolve, name="reorg_review_resolve"),
     path("fees/", views.fees, name="fees"),
     path("fees/tiers", views.fee_tier_create, name="fee_tier_create"),
     path("fees/tiers/<int:tier_id>/delete", views.fee_tier_delete, name="fee_tier_delete"),

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from exchange.audit.context import client_ip
 from exchange.audit.selectors import audit_csv_rows, audit_search
 from exchange.console import forms, selectors
+from exchange.console.chain_health import chain_health
 from exchange.console.health import venue_health
 from exchange.console.models import ApprovalRequest
 from exchange.console.permissions import KYC_SETTERS, READERS, WRITERS, can_set_kyc, console_role, is_console_admin
@@ -61,7 +62,8 @@ def _act(request: HttpRequest, form_class, action, *, back: str, done: str):
 @readers
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return _render(request, "dashboard.html", {"overview": selectors.market_overview_text(), "health": venue_health()})
+    return _render(request, "dashboard.html", {"overview": selectors.market_overview_text(), "health": venue_health(),
+                                               "chain": chain_health()})
 
 
 @readers
@@ -255,7 +257,7 @@ def withdrawal_approve(request: HttpRequest, withdrawal_id: int) -> HttpResponse
         result = fund_services.withdrawal_approve(actor=actor, ip=ip, withdrawal_id=withdrawal_id, reason=d["reason"])
         if isinstance(result, ApprovalRequest):
             return f"needs a second admin (request #{result.pk})"
-        return "completed"
+        return "approved: the signer sends it" if result.network else "completed"
 
     return _act(request, forms.ReasonForm, act, back=reverse("console:funds"), done="Withdrawal {result}.")
 

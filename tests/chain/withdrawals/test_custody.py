@@ -34,8 +34,10 @@ def test_the_launcher_gives_the_key_to_the_signer_alone(tmp_path):
     assert config["env:signer"]["EXCHANGE_HOT_WALLET_KEY_FILE"] == key_file
     assert config["watcher:signer"]["cmd"].endswith("manage.py run_withdrawal_signer")
     text = "\n".join(f"{k}={v}" for s in config.sections() for k, v in config[s].items())
-    assert KEY not in text and KEY[2:] not in text
-    assert "EXCHANGE_HOT_WALLET_KEY_FILE" in launch.KEY_VARS and "EXCHANGE_HOT_WALLET_KEY" in launch.KEY_VARS
+    assert KEY not in text
+    assert KEY[2:] not in text
+    assert "EXCHANGE_HOT_WALLET_KEY_FILE" in launch.KEY_VARS
+    assert "EXCHANGE_HOT_WALLET_KEY" in launch.KEY_VARS
 
 
 def test_no_setting_of_any_process_holds_the_key(settings):
