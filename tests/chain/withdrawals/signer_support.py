@@ -1,52 +1,21 @@
 """The real withdrawal signer as a subprocess, a funded hot wallet on the test's anvil, and the
 polling helpers the signer tests share."""
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from tests.conftest import ROOT, database_url
+from tests.conftest import ManageProcess
 
 
-class SignerProcess:
+class SignerProcess(ManageProcess):
     """``manage.py run_withdrawal_signer`` against the test database and the module's anvil,
     with the hot-wallet key in a 0600 file named in ITS environment only."""
 
     def __init__(self, *, rpc_url: str, chain_id: int, key_file: Path, log_path: Path, **overrides: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("EXCHANGE_HOT_WALLET")}
-        env.update({"DATABASE_URL": database_url(), "ETH_RPC_URL": rpc_url, "ETH_CHAIN_ID": str(chain_id),
-                    "DJANGO_DEBUG": "true", "PYTHONUNBUFFERED": "1", "EXCHANGE_HOT_WALLET_KEY_FILE": str(key_file),
-                    "EXCHANGE_SIGNER_POLL_SECONDS": "0.1", "EXCHANGE_RESERVES_CHECK_SECONDS": "0",
-                    "EXCHANGE_SIGNER_BUMP_AFTER_SECONDS": "3600", **overrides})
-        env.pop("DJANGO_SETTINGS_MODULE", None)
-        self.log_path = log_path
-        self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen([sys.executable, "manage.py", "run_withdrawal_signer"], cwd=ROOT, env=env,
-                                        stdout=self.log, stderr=subprocess.STDOUT)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def kill(self) -> None:
-        """SIGKILL: no clean-up, as in a crash."""
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        super().__init__(["run_withdrawal_signer"], redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+                         log_path=log_path, ETH_RPC_URL=rpc_url, ETH_CHAIN_ID=str(chain_id), DJANGO_DEBUG="true",
+                         EXCHANGE_HOT_WALLET_KEY_FILE=str(key_file), EXCHANGE_SIGNER_POLL_SECONDS="0.1",
+                         EXCHANGE_RESERVES_CHECK_SECONDS="0", EXCHANGE_SIGNER_BUMP_AFTER_SECONDS="3600", **overrides)
 
 
 def new_hot_wallet(tmp_path: Path):
