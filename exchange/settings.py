@@ -306,6 +306,9 @@ EXCHANGE_SIGNER_BUMP_AFTER_SECONDS = env.float("EXCHANGE_SIGNER_BUMP_AFTER_SECON
 EXCHANGE_SIGNER_BUMP_PERCENT = env.int("EXCHANGE_SIGNER_BUMP_PERCENT", default=25)  # nodes want >= 10 %
 EXCHANGE_SIGNER_MAX_GAS_PRICE_GWEI = env.str("EXCHANGE_SIGNER_MAX_GAS_PRICE_GWEI", default="500")
 EXCHANGE_SIGNER_TOKEN_GAS = env.int("EXCHANGE_SIGNER_TOKEN_GAS", default=100_000)
+# Development only (DJANGO_DEBUG, chain id 31337): the signer tops its hot wallet up on the local
+# anvil (1000 ETH, a million of the dev token) so that `make run`'s withdrawals can be paid.
+EXCHANGE_DEV_FUND_HOT_WALLET = env.bool("EXCHANGE_DEV_FUND_HOT_WALLET", default=True)
 # How often the signer checks the reserves (0: only `manage.py verify_reserves` does).
 EXCHANGE_RESERVES_CHECK_SECONDS = env.float("EXCHANGE_RESERVES_CHECK_SECONDS", default=60)
 # The console's chain health: a watcher poll or signer heartbeat older than this is down, and a

@@ -12,10 +12,12 @@ class SignerProcess(ManageProcess):
     with the hot-wallet key in a 0600 file named in ITS environment only."""
 
     def __init__(self, *, rpc_url: str, chain_id: int, key_file: Path, log_path: Path, **overrides: str) -> None:
+        env = {"ETH_RPC_URL": rpc_url, "ETH_CHAIN_ID": str(chain_id), "DJANGO_DEBUG": "true",
+               "EXCHANGE_HOT_WALLET_KEY_FILE": str(key_file), "EXCHANGE_SIGNER_POLL_SECONDS": "0.1",
+               "EXCHANGE_RESERVES_CHECK_SECONDS": "0", "EXCHANGE_SIGNER_BUMP_AFTER_SECONDS": "3600",
+               "EXCHANGE_DEV_FUND_HOT_WALLET": "false", **overrides}
         super().__init__(["run_withdrawal_signer"], redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-                         log_path=log_path, ETH_RPC_URL=rpc_url, ETH_CHAIN_ID=str(chain_id), DJANGO_DEBUG="true",
-                         EXCHANGE_HOT_WALLET_KEY_FILE=str(key_file), EXCHANGE_SIGNER_POLL_SECONDS="0.1",
-                         EXCHANGE_RESERVES_CHECK_SECONDS="0", EXCHANGE_SIGNER_BUMP_AFTER_SECONDS="3600", **overrides)
+                         log_path=log_path, **env)
 
 
 def new_hot_wallet(tmp_path: Path):

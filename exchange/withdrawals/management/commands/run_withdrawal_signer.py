@@ -24,6 +24,7 @@ class Command(BaseCommand):
         except CustodyError as exc:
             raise CommandError(str(exc)) from None
         from exchange.chain.adapters import NodeUnavailable, adapter_for
+        from exchange.withdrawals.devfund import dev_hot_wallet_top_up
         from exchange.withdrawals.evm import account_from_key
         from exchange.withdrawals.reserves import reserves_check
         from exchange.withdrawals.signer import Signer, SignerConfig, run_forever
@@ -40,6 +41,10 @@ class Command(BaseCommand):
                 time.sleep(2)
         signer = Signer(adapter=adapter, account=account, config=SignerConfig.from_settings(network, chain_id))
         self.stdout.write(f"signer: hot wallet {account.address} on {network} (chain id {chain_id})")
+        try:
+            dev_hot_wallet_top_up(adapter, account.address, chain_id=chain_id)
+        except Exception as exc:  # a convenience of the dev chain: never a reason not to sign
+            self.stderr.write(f"signer: dev top-up skipped ({exc})")
         every = float(settings.EXCHANGE_RESERVES_CHECK_SECONDS)
         last = [0.0]
 
