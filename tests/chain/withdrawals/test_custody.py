@@ -23,7 +23,7 @@ def _launcher():
 def test_the_launcher_gives_the_key_to_the_signer_alone(tmp_path):
     launch = _launcher()
     env = {"PATH": os.environ.get("PATH", ""), "EXCHANGE_GATEWAY": "none", "WEB_CONCURRENCY": "2",
-           "EXCHANGE_HOT_WALLET_KEY": KEY}
+           "ETH_RPC_URL": "http://127.0.0.1:8545", "EXCHANGE_HOT_WALLET_KEY": KEY}
     key_file = launch.hot_wallet_key_file(env, var=tmp_path)
     assert (tmp_path / "hot-wallet.key").read_text() == KEY
     assert os.stat(key_file).st_mode & 0o077 == 0
