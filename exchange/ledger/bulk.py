@@ -10,6 +10,7 @@ invariants (postings sum to zero per asset, balances follow postings) have one o
 ``verify_ledger`` checks what the ledger itself wrote.
 """
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -19,7 +20,7 @@ from django.db import DatabaseError
 from exchange.infra.pgtext import copy_rows, copy_text, next_ids, numbers
 from exchange.ledger.postings import AVAILABLE, PostingSpec
 
-EntrySpec = tuple[str, str | None, list[PostingSpec]]  # (kind, reference, postings)
+EntrySpec = tuple[str, str | None, Sequence[PostingSpec]]  # (kind, reference, postings)
 
 
 @dataclass(slots=True)
@@ -42,7 +43,7 @@ class LedgerBatch:
     balances: Balances | None
 
 
-def ledger_batch_capture(entries: list[EntrySpec], *, now: datetime, known_balances: set[tuple[int, int]]) -> LedgerBatch:
+def ledger_batch_capture(entries: Sequence[EntrySpec], *, now: datetime, known_balances: set[tuple[int, int]]) -> LedgerBatch:
     """The rows of ``entries``, ready to send. ``known_balances``: (account, asset) pairs whose
     balance row exists; the new ones of this batch are added (a caller whose batch fails must
     forget the set)."""
@@ -57,7 +58,7 @@ def ledger_batch_capture(entries: list[EntrySpec], *, now: datetime, known_balan
     return LedgerBatch(entry_rows, posting_rows, _balances(entries, known_balances))
 
 
-def _balances(entries: list[EntrySpec], known: set[tuple[int, int]]) -> Balances | None:
+def _balances(entries: Sequence[EntrySpec], known: set[tuple[int, int]]) -> Balances | None:
     deltas: dict[tuple[int, int], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
     for _, _, postings in entries:
         for p in postings:
