@@ -21,7 +21,7 @@ from django.db.models import Max
 from exchange.chain.adapters.base import Transfer
 from exchange.chain.hd import derive_address
 from exchange.chain.models import ChainAsset, Deposit, DepositAddress, DepositStatus, ReorgReview
-from exchange.chain.units import from_base_units
+from exchange.chain.units import UnitsError, from_base_units, to_base_units
 from exchange.ledger.models import AccountKind, Balance, EntryKind
 from exchange.ledger.postings import AVAILABLE, PostingSpec
 from exchange.ledger.services import account_for_user, deposit_credit, entry_post, system_account
@@ -54,7 +54,7 @@ def deposit_record(*, network: str, transfer: Transfer, chain_asset: ChainAsset,
     recorded in this block is left alone (a restart that scans a block again changes nothing).
     Below the asset's minimum deposit: not recorded (returns None)."""
     amount = from_base_units(transfer.amount, chain_asset.chain_decimals)
-    if amount < chain_asset.min_deposit or amount != amount.quantize(Decimal(1).scaleb(-chain_asset.asset.decimals)):
+    if amount < chain_asset.min_deposit or not _fits_ledger(amount, chain_asset.asset.decimals):
         log.info("ignoring %s %s in %s:%s (below the minimum or finer than the ledger keeps)",
                  amount, chain_asset.symbol, transfer.txid, transfer.index)
         return None
@@ -71,6 +71,16 @@ def deposit_record(*, network: str, transfer: Transfer, chain_asset: ChainAsset,
         deposit.save(update_fields=["status", "block_number", "block_hash", "confirmations", "updated_at"])
         return deposit
     return None
+
+
+def _fits_ledger(amount: Decimal, decimals: int) -> bool:
+    """Representable in the asset's decimals without rounding (checked on the digits, not through
+    the decimal context, whose 28 digits a large amount of wei exceeds)."""
+    try:
+        to_base_units(amount, decimals)
+    except UnitsError:
+        return False
+    return True
 
 
 def deposits_confirm(*, network: str, height: int) -> list[Deposit]:

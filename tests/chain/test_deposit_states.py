@@ -144,3 +144,15 @@ def test_the_watcher_does_not_scan_past_deposits_before_the_assets_exist(chain_s
     watcher = ChainWatcher(EthereumAdapter(chain_settings.ETH_RPC_URL), start_height=first)
     assert watcher.step() is False
     assert WatcherCursor.objects.get(network="ethereum").height == first - 1  # nothing scanned yet
+
+
+def test_an_amount_finer_than_the_ledger_keeps_is_not_recorded(eth, depositor):
+    from exchange.chain.deposits import deposit_record
+
+    eth.asset.decimals = 8  # a venue that keeps ETH to 8 places
+    eth.asset.save()
+    assert deposit_record(network="ethereum", transfer=_transfer(depositor, block=10, amount=10**18 + 1), chain_asset=eth,
+                          user_id=depositor.pk) is None
+    kept = deposit_record(network="ethereum", transfer=_transfer(depositor, block=10, txid="0x02", amount=10**18 + 10**10),
+                          chain_asset=eth, user_id=depositor.pk)
+    assert kept.amount == Decimal("1.00000001")
