@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from surveillance.simulation import episodes as ep
 from surveillance.simulation.engine import BUY, SELL
-from surveillance.simulation.scoring import HARD_NEGATIVE_ROLES
+from surveillance.simulation.scoring import HARD_NEGATIVE_ROLES, TYPOLOGIES
 from surveillance.simulation.world import (
     DAY,
     Account,
@@ -27,6 +27,7 @@ from surveillance.simulation.world import (
     background,
     closing_fund,
     fair_value,
+    hft_arbitrageur,
     market_maker,
     pov,
     self_matcher,
@@ -96,6 +97,8 @@ def _honest(world: World, market: str, day: int, open_at: float, close: float) -
         owner = f"{m}-firm-{firm}"
         desks = [world.account(f"{owner}-desk-{d}", "self_matcher", owner, stp_off=True) for d in ("a", "b")]
         self_matcher(world, market, desks[0], desks[1], open_at + rng.uniform(60, close - open_at - 60))
+    if world.config.hft:
+        hft_arbitrageur(world, market, world.account(f"{m}-hft", "hft_arbitrage"), open_at, close)
 
 
 _STREAMING = ("spoofing", "layering", "wash_trading", "circular_trading", "momentum_ignition", "quote_stuffing")
@@ -105,30 +108,38 @@ def _episodes(world: World, market: str, day: int, open_at: float, close: float)
     rng = world.rng
     length = close - open_at
     m = market.lower()
-    camo_rate = 0.3
+    camo_rate = world.config.camouflage
+    first_label = len(world.labels)
 
     def tag(name, i):
         return f"{m}-d{day}-{name}-{i}"
 
+    only = world.config.typologies or TYPOLOGIES
     spike = open_at + length * rng.uniform(0.42, 0.55)
-    world.labels.append(ep.pump_and_dump(world, market, spike, tag("pump", 0), rng.random() < camo_rate, open_at))
-    busy = [(spike - 60, spike + 360)]  # the rally: prices run, the crowd takes every offer
+    busy = []
+    if "pump_and_dump" in only:
+        world.labels.append(ep.pump_and_dump(world, market, spike, tag("pump", 0), rng.random() < camo_rate, open_at))
+        busy.append((spike - 60, spike + world.t(360)))  # the rally: prices run, the crowd takes every offer
     if rng.random() < 0.5:
         news = open_at + length * rng.uniform(0.12, 0.2)
         ep.news_rally(world, market, news, tag("news", 0))
         busy.append((news - 60, news + 300))
-    if rng.random() < 0.8:
+    if "marking_the_close" in only and (world.config.typologies or rng.random() < 0.8):
         world.labels.append(ep.marking_the_close(world, market, close, tag("close", 0), rng.random() < camo_rate))
     # One slot per streaming episode, in the time the rallies and the close leave free, so that
     # two crossing strategies do not take each other's orders and a rally does not take a
     # spoofer's orders; the slots are shuffled, the start inside each slot is random.
-    free = _free_time(open_at + 60, close - 900, busy)
-    plan = [(typology, i) for typology in _STREAMING for i in range(rng.randint(1, 2))]
+    free = _free_time(open_at + 60, close - min(900.0, length / 4), busy)
+    most = 2 if length >= 2400 and not world.config.single else 1  # short sessions: no overlaps
+    plan = [(typology, i) for typology in _STREAMING if typology in only for i in range(rng.randint(1, most))]
     rng.shuffle(plan)
-    slot = sum(b - a for a, b in free) / len(plan)
+    slot = sum(b - a for a, b in free) / max(1, len(plan))
     for n, (typology, i) in enumerate(plan):
         t0 = _at_free(free, slot * n + rng.uniform(0, slot * 0.3))
         world.labels.append(getattr(ep, typology)(world, market, t0, tag(typology, i), rng.random() < camo_rate))
+    if world.config.noise:
+        for label in world.labels[first_label:]:
+            ep.noise(world, market, label, open_at, close)
 
 
 def _free_time(start: float, end: float, busy: list) -> list:

@@ -1,5 +1,7 @@
 """Injected, labelled episodes of each typology, with randomised parameters.
 
+(Just over 400 lines: one function per typology, kept together so pace and depth read alike.)
+
 Each function schedules one episode on the world and returns its `Label`, whose `end` moves
 forward as the episode plays out (the time the pattern completes). `camouflaged` episodes sit
 near a detection threshold on purpose: just above it on one dimension, so they should still be
@@ -56,14 +58,14 @@ def _pressure(world: World, market: str, t0: float, tag: str, camo: bool, *, typ
     label = Label(typology, market, [account], t0, t0, camo)
     y = rng.choice((BUY, SELL))
     x = _other(y)
-    cycles = rng.randint(2, 4)
+    cycles = 1 if world.config.single else rng.randint(1, 3)  # one cycle: a single instance must be enough
     weak = rng.choice(("ratio", "share", "cancel", "life")) if camo else None
     label.details = {"cycles": cycles, "camouflage": weak}
 
     def cycle(now, k=1):
         best_y, best_x = world.touch(market, y), world.touch(market, x)
         price_y = best_y + _step(y) if abs(best_x - best_y) > 1 else best_y
-        genuine = rng.randint(100, 300)
+        genuine = world.q(rng.randint(100, 300))
         genuine_id = book.submit(now, account, y, price_y, genuine)
         ratio = rng.uniform(6, 8) if weak == "ratio" else rng.uniform(10, 40)
         share = rng.uniform(0.25, 0.3) if weak == "share" else rng.uniform(0.35, 0.6)
@@ -78,14 +80,14 @@ def _pressure(world: World, market: str, t0: float, tag: str, camo: bool, *, typ
             prices = [best_x - _step(x) * (first + i) for i in range(n)]
         spoof_ids = [book.submit(now, account, x, price, max(1, size // n)) for price in prices]
         amend = typology == "layering" and rng.random() < 0.5
-        delay = rng.uniform(12, 18) if weak == "life" else rng.uniform(0.3, 6)
+        delay = world.t(rng.uniform(12, 18) if weak == "life" else rng.uniform(0.3, 6))
         if amend:  # Sarao-style modifications while the layer rests
             for i in range(rng.randint(1, 4)):
                 def modify(t, i=i):
                     for order_id in spoof_ids:
                         order = book.orders.get(order_id)
                         if order is not None:
-                            book.amend(t, order_id, qty=max(1, order.remaining + rng.randint(-20, 20)))
+                            book.amend(t, order_id, qty=max(1, order.remaining + world.q(rng.randint(-20, 20))))
                 world.at(now + delay * (i + 1) / 6, modify)
 
         def watch(t):
@@ -100,7 +102,7 @@ def _pressure(world: World, market: str, t0: float, tag: str, camo: bool, *, typ
                 qty = _sweep_qty(world, market, x, price_y)
                 if qty > 0:
                     book.submit(t, counterparty, x, price_y, qty, tif="ioc")
-            pull = rng.uniform(3, 4.5) if weak == "cancel" else rng.uniform(0.2, 2.5)
+            pull = world.t(rng.uniform(3, 4.5) if weak == "cancel" else rng.uniform(0.2, 2.5))
             world.at(t + pull, pull_layers)
 
         def pull_layers(t):
@@ -110,7 +112,7 @@ def _pressure(world: World, market: str, t0: float, tag: str, camo: bool, *, typ
             book.cancel(t + 0.05, genuine_id)
             label.end = t + 0.01 * len(ordered)
             if k < cycles:
-                world.at(t + rng.uniform(10, 40), lambda t2: cycle(t2, k + 1))
+                world.at(t + world.t(rng.uniform(10, 40)), lambda t2: cycle(t2, k + 1))
 
         world.at(now + 0.25, watch)
 
@@ -166,12 +168,13 @@ def wash_trading(world: World, market: str, t0: float, tag: str, camo: bool) -> 
     if rng.random() < 0.6:
         accounts.append(world.account(f"{tag}-b", "manipulator", owner, stp_off=True))
     label = Label("wash_trading", market, list(accounts), t0, t0, camo)
-    trades = 3 if camo else rng.randint(3, 7)
+    trades = 2 if camo or world.config.single else rng.randint(2, 6)
     legs = []
     for _ in range(trades):
         seller, buyer = rng.sample(accounts, 2) if len(accounts) == 2 else (accounts[0], accounts[0])
-        gap = rng.uniform(2.5, 8) if camo else rng.uniform(0.05, 1.5)
-        legs.append((seller, buyer, rng.randint(100, 800), gap, rng.uniform(60, 300) if camo else rng.uniform(5, 60)))
+        gap = world.t(rng.uniform(2.5, 8) if camo else rng.uniform(0.05, 1.5))
+        pause = world.t(rng.uniform(60, 300) if camo else rng.uniform(5, 60))
+        legs.append((seller, buyer, world.q(rng.randint(100, 800)), gap, pause))
     world.at(t0, lambda t: _chain(world, market, legs, label, t))
     label.details = {"trades": trades}
     return label
@@ -181,14 +184,14 @@ def circular_trading(world: World, market: str, t0: float, tag: str, camo: bool)
     rng, book = world.rng, world.books[market]
     members = [world.account(f"{tag}-{i}", "manipulator") for i in range(rng.randint(3, 5))]
     label = Label("circular_trading", market, list(members), t0, t0, camo)
-    rounds = 2 if camo else rng.randint(2, 4)
-    base = rng.randint(300, 1500)
+    rounds = 1 if world.config.single else 2 if camo else rng.randint(1, 3)
+    base = world.q(rng.randint(300, 1500))
     legs = []
     for _ in range(rounds):
         for i, seller in enumerate(members):
             buyer = members[(i + 1) % len(members)]
-            pause = rng.uniform(10, 40) if camo else rng.uniform(2, 15)
-            legs.append((seller, buyer, round(base * rng.uniform(0.95, 1.05)), rng.uniform(0.05, 0.6), pause))
+            pause = world.t(rng.uniform(10, 40) if camo else rng.uniform(2, 15))
+            legs.append((seller, buyer, round(base * rng.uniform(0.95, 1.05)), world.t(rng.uniform(0.05, 0.6)), pause))
     world.at(t0, lambda t: _chain(world, market, legs, label, t))
     if camo:  # some trading with the market too, to look less closed
         span = sum(leg[4] for leg in legs)
@@ -206,7 +209,8 @@ def marking_the_close(world: World, market: str, close: float, tag: str, camo: b
     rng, book = world.rng, world.books[market]
     account = world.account(tag, "manipulator")
     side = rng.choice((BUY, SELL))
-    start = close - (rng.uniform(200, 250) if camo else rng.uniform(30, 150))
+    length = world.config.session_seconds
+    start = close - min(length / 3, world.t(rng.uniform(200, 250) if camo else rng.uniform(30, 150)))
     last = close - rng.uniform(1, 5)
     orders = rng.randint(3, 8)
     label = Label("marking_the_close", market, [account], start, close, camo)
@@ -219,7 +223,7 @@ def marking_the_close(world: World, market: str, close: float, tag: str, camo: b
         world.at(start + (last - start) * i / (orders - 1), send)
     if rng.random() < 0.5:  # a little ordinary trading earlier in the day
         for _ in range(rng.randint(1, 4)):
-            world.at(close - rng.uniform(1200, 3000),
+            world.at(close - length * rng.uniform(0.3, 0.8),
                      lambda t: book.submit(t, account, rng.choice((BUY, SELL)), None, world.lots(150)))
     label.details = {"orders": orders, "side": side}
     return label
@@ -231,13 +235,13 @@ def momentum_ignition(world: World, market: str, t0: float, tag: str, camo: bool
     side = rng.choice((BUY, SELL))
     other = _other(side)
     orders = 3 if camo else rng.randint(3, 5)
-    burst = rng.uniform(1, 4)
+    burst = world.t(rng.uniform(1, 4))
     label = Label("momentum_ignition", market, [account], t0, t0, camo)
     origin = {}
 
     def ignite(now):
         best = world.touch(market, other)
-        qty = book.depth(other, best) + rng.randint(1, 50)
+        qty = book.depth(other, best) + world.q(rng.randint(1, 50))
         book.submit(now, account, side, best + _step(side), qty, tif="ioc")
 
     for i in range(orders):
@@ -251,6 +255,10 @@ def momentum_ignition(world: World, market: str, t0: float, tag: str, camo: bool
 
     def offer(now):
         origin["position"] = world.position(account)
+        if world.config.losses:  # dumped at once into the bids: the unwind gives back the gain
+            book.submit(now, account, other, None, max(1, round(abs(origin["position"]) * share)))
+            origin["target"] = 0
+            return
         target = round(abs(origin["position"]) * share)
         origin["target"] = target
         chunks = rng.randint(2, 3)
@@ -267,8 +275,8 @@ def momentum_ignition(world: World, market: str, t0: float, tag: str, camo: bool
             book.submit(now, account, other, None, left)
         label.end = now
 
-    world.at(end + rng.uniform(0.3, 1.5), offer)
-    world.at(end + rng.uniform(15, 40), finish)
+    world.at(end + world.t(rng.uniform(0.3, 1.5)), offer)
+    world.at(end + world.t(rng.uniform(15, 40)), finish)
     label.details = {"orders": orders, "unwind": share}
     return label
 
@@ -278,10 +286,10 @@ def quote_stuffing(world: World, market: str, t0: float, tag: str, camo: bool) -
     account = world.account(tag, "manipulator")
     label = Label("quote_stuffing", market, [account], t0, t0, camo)
     now = t0
-    bursts = rng.randint(1, 3)
+    bursts = 1 if world.config.single else rng.randint(1, 3)
     for _ in range(bursts):
-        rate = rng.uniform(230, 300) if camo else rng.uniform(400, 2000)  # messages per second
-        duration = rng.uniform(1.2, 4)
+        rate = (rng.uniform(230, 300) if camo else rng.uniform(400, 2000)) / world.config.pace  # messages/s
+        duration = world.t(rng.uniform(1.2, 4))
         pairs = int(rate * duration / 2)
         for i in range(pairs):
             t = now + i * 2 / rate
@@ -289,12 +297,12 @@ def quote_stuffing(world: World, market: str, t0: float, tag: str, camo: bool) -
             def stuff(ts, rate=rate):
                 side = rng.choice((BUY, SELL))
                 price = world.touch(market, side) - _step(side) * rng.randint(3, 8)
-                order_id = book.submit(ts, account, side, price, rng.randint(1, 20))
+                order_id = book.submit(ts, account, side, price, world.q(rng.randint(1, 20)))
                 world.at(ts + rng.uniform(0.0005, 1.8 / rate), lambda t2: book.cancel(t2, order_id))
 
             world.at(t, stuff)
         label.end = now + duration
-        now += duration + rng.uniform(3, 20)
+        now += duration + world.t(rng.uniform(3, 20))
     label.details = {"bursts": bursts}
     return label
 
@@ -332,20 +340,20 @@ def _accumulate(world: World, market: str, account: str, target: int, spike: flo
         book.submit(now, account, BUY, None, qty)
     else:
         order_id = book.submit(now, account, BUY, world.touch(market, BUY), qty)
-        world.at(now + 30, lambda t: book.cancel(t, order_id))
-    world.at(now + rng.uniform(10, 40), lambda t: _accumulate(world, market, account, target, spike, t))
+        world.at(now + world.t(30), lambda t: book.cancel(t, order_id))
+    world.at(now + world.t(rng.uniform(10, 40)), lambda t: _accumulate(world, market, account, target, spike, t))
 
 
 def pump_and_dump(world: World, market: str, spike: float, tag: str, camo: bool, session_start: float) -> Label:
     rng, book = world.rng, world.books[market]
     accumulators = [world.account(f"{tag}-acc-{i}", "manipulator") for i in range(rng.randint(1, 3))]
-    begin = max(session_start + 60, spike - rng.uniform(900, 1500))
+    begin = max(session_start + 60, spike - world.t(rng.uniform(900, 1500)))
     label = Label("pump_and_dump", market, list(accumulators), begin, spike, camo)
     weak = rng.choice(("size", "dump")) if camo else None  # one dimension near its threshold
     dump_share = rng.uniform(0.55, 0.65) if weak == "dump" else rng.uniform(0.7, 1.0)
     for account in accumulators:
-        target = rng.randint(3000, 4000) if weak == "size" else rng.randint(3500, 8000)
-        t = begin + rng.uniform(0, 60)
+        target = world.q(rng.randint(3000, 4000) if weak == "size" else rng.randint(3500, 8000))
+        t = begin + world.t(rng.uniform(0, 60))
 
         world.at(t, lambda now, a=account, g=target: _accumulate(world, market, a, g, spike, now))
 
@@ -353,18 +361,43 @@ def pump_and_dump(world: World, market: str, spike: float, tag: str, camo: bool,
             state = state if state is not None else {"start": world.position(account)}
             goal = round(state["start"] * dump_share)
             sold = state["start"] - world.position(account)
-            if sold >= goal or now > spike + 540:
+            if sold >= goal or now > spike + world.t(540):
                 label.end = max(label.end, now)
                 if sold < goal:
                     book.submit(now, account, SELL, None, goal - sold)
                 return
             qty = min(goal - sold, max(1, goal // 6))
-            order_id = book.submit(now, account, SELL, world.touch(market, SELL), qty)
-            world.at(now + 8, lambda t2: book.cancel(t2, order_id))
+            if world.config.losses:  # into the bids, giving up the spread and the queue
+                book.submit(now, account, SELL, None, qty)
+            else:
+                order_id = book.submit(now, account, SELL, world.touch(market, SELL), qty)
+                world.at(now + world.t(8), lambda t2: book.cancel(t2, order_id))
             label.end = max(label.end, now)
-            world.at(now + rng.uniform(6, 15), lambda t2: dump(t2, account, chunk + 1, state))
+            world.at(now + world.t(rng.uniform(6, 15)), lambda t2: dump(t2, account, chunk + 1, state))
 
-        world.at(spike + rng.uniform(60, 120), dump)
+        world.at(spike + world.t(rng.uniform(60, 120)), dump)
     _crowd(world, market, spike, tag, "crowd")
     label.details = {"accumulators": len(accumulators), "dump": dump_share, "camouflage": weak}
     return label
+
+
+def noise(world: World, market: str, label: Label, open_at: float, close: float) -> None:
+    """Honest-looking orders by the episode's accounts around it, `config.noise` of ten per account.
+
+    Small limit orders at the touch that live about a minute, and small market orders, on either
+    side: the camouflage that breaks rules wanting every order of the account to fit the pattern.
+    """
+    rng, book = world.rng, world.books[market]
+    count = round(world.config.noise * 10)
+    span = world.t(300)
+    for account in label.accounts:
+        for _ in range(count):
+            def act(now, account=account):
+                side = rng.choice((BUY, SELL))
+                if rng.random() < 0.5:
+                    book.submit(now, account, side, None, world.lots(100))
+                    return
+                order_id = book.submit(now, account, side, world.touch(market, side), world.lots(100))
+                world.at(now + rng.expovariate(1 / 60), lambda t, oid=order_id: book.cancel(t, oid))
+
+            world.at(min(close - 1, max(open_at + 1, label.start + rng.uniform(-span / 2, span))), act)

@@ -16,7 +16,7 @@ from surveillance.detectors.base import TYPOLOGIES
 from surveillance.detectors.book_state import parse_ts
 
 # Roles of the honest look-alikes: any alert naming one of them is a false alert on a hard negative.
-HARD_NEGATIVE_ROLES = ("market_maker", "execution_algo", "closing_fund", "self_matcher")
+HARD_NEGATIVE_ROLES = ("market_maker", "execution_algo", "closing_fund", "self_matcher", "hft_arbitrage")
 
 
 @dataclass

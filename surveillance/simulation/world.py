@@ -38,10 +38,26 @@ class Config:
     start: float = 1_717_228_800.0  # 2024-06-01T08:00:00Z
     tick: Decimal = Decimal("0.01")
     lot: Decimal = Decimal("0.01")
-    initial_price: int = 1000  # ticks
-    impact_per_unit: float = 0.4  # ticks of fair value per unit taken aggressively
+    initial_price: int = 1000  # price steps (see `grain`)
+    impact_per_unit: float = 0.4  # steps of fair value per unit taken aggressively, at depth 1
     impact_decay_seconds: float = 170.0  # impact half-life of about two minutes
     episodes: bool = True
+    # The grid's dimensions (surveillance/simulation/grid.py); the defaults are the original market.
+    grain: int = 1  # ticks per price step the participants quote in (1 unless the tick is fine)
+    depth: float = 1.0  # multiplier of every order size, honest and manipulative
+    rate: float = 1.0  # multiplier of the background order rate and the market makers' re-quote rate
+    pace: float = 1.0  # manipulators' time constants multiplied by this (3 = three times slower)
+    camouflage: float = 0.3  # share of episodes that sit near a detection threshold
+    noise: float = 0.0  # manipulators' honest-looking orders, as a share of their own episode orders
+    losses: bool = False  # manipulators unwind at a small loss instead of a profit
+    hft: bool = True  # a high-frequency arbitrageur trades every market
+    typologies: tuple = ()  # inject only these typologies (all when empty)
+    single: bool = False  # each episode is one instance: one cycle, one burst, one round, two washes
+
+    @property
+    def volatility_scale(self) -> float:
+        """Fair-value moves in steps scale with the price in steps, so volatility in % is constant."""
+        return self.initial_price / 1000
 
 
 @dataclass
@@ -72,7 +88,10 @@ class World:
         self.rng = random.Random(seed)
         self.journal = Journal()
         self.ids = {"order": 0, "trade": 0}
-        self.books = {m: SimBook(m, self.journal, tick=config.tick, lot=config.lot, ids=self.ids) for m in config.markets}
+        self.books = {
+            m: SimBook(m, self.journal, tick=config.tick * config.grain, lot=config.lot, ids=self.ids)
+            for m in config.markets
+        }
         self.anchor = {m: float(config.initial_price) for m in config.markets}
         self.impact = dict.fromkeys(config.markets, 0.0)
         for market, book in self.books.items():
@@ -111,8 +130,9 @@ class World:
         return self.anchor[market] + self.impact[market]
 
     def _impact(self, market: str, side: str, lots: int) -> None:
-        units = lots * float(self.config.lot)
-        self.impact[market] += self.config.impact_per_unit * units * (1 if side == BUY else -1)
+        units = lots * float(self.config.lot) / self.config.depth
+        per_unit = self.config.impact_per_unit * self.config.volatility_scale
+        self.impact[market] += per_unit * units * (1 if side == BUY else -1)
 
     def center(self, market: str) -> int:
         book = self.books[market]
@@ -131,7 +151,16 @@ class World:
         return self.center(market) - 1 if side == BUY else self.center(market) + 1
 
     def lots(self, median: float, sigma: float = 0.6, low: int = 1) -> int:
-        return max(low, round(self.rng.lognormvariate(math.log(median), sigma)))
+        """A lognormal order size around `median` lots at depth 1, scaled by the market's depth."""
+        return max(low, round(self.rng.lognormvariate(math.log(median * self.config.depth), sigma)))
+
+    def q(self, lots: float) -> int:
+        """`lots` at depth 1, in this market's depth."""
+        return max(1, round(lots * self.config.depth))
+
+    def t(self, seconds: float) -> float:
+        """A manipulator's time constant at this run's pace."""
+        return seconds * self.config.pace
 
 
 # -- honest participants ----------------------------------------------------------------------
@@ -139,9 +168,10 @@ class World:
 def fair_value(world: World, market: str, start: float, end: float) -> None:
     """A slow random walk in ticks plus the impact of aggressive trades, decaying, every second."""
     decay = math.exp(-1 / world.config.impact_decay_seconds)
+    sigma = 0.25 * world.config.volatility_scale
 
     def step(now):
-        world.anchor[market] += world.rng.gauss(0, 0.25)
+        world.anchor[market] += world.rng.gauss(0, sigma)
         world.impact[market] *= decay
         if now + 1 < end:
             world.at(now + 1, step)
@@ -151,7 +181,7 @@ def fair_value(world: World, market: str, start: float, end: float) -> None:
 
 def background(world: World, market: str, accounts: list[str], start: float, end: float) -> None:
     rng, book = world.rng, world.books[market]
-    rate = world.config.background_rate
+    rate = world.config.background_rate * world.config.rate
 
     def act(now):
         account = rng.choice(accounts)
@@ -181,7 +211,7 @@ def market_maker(world: World, market: str, account: str, start: float, end: flo
     """Cancel everything and re-post a two-sided ladder every second (ABIDES-style)."""
     rng, book = world.rng, world.books[market]
     live: list[int] = []
-    limit = size * levels * 2
+    limit = world.q(size * levels * 2)
 
     def quote(now):
         for order_id in live:
@@ -195,11 +225,11 @@ def market_maker(world: World, market: str, account: str, start: float, end: flo
         top_bid = center - 1 if best_ask is None else min(center - 1, best_ask - 1)
         top_ask = center + 1 if best_bid is None else max(center + 1, best_bid + 1)
         for i in range(levels):
-            bid_qty = max(1, round(size * (1 - skew) * rng.uniform(0.8, 1.2)))
-            ask_qty = max(1, round(size * (1 + skew) * rng.uniform(0.8, 1.2)))
+            bid_qty = world.q(size * (1 - skew) * rng.uniform(0.8, 1.2))
+            ask_qty = world.q(size * (1 + skew) * rng.uniform(0.8, 1.2))
             live.append(book.submit(now, account, BUY, top_bid - i, bid_qty))
             live.append(book.submit(now, account, SELL, top_ask + i, ask_qty))
-        nxt = now + 1.0 + rng.uniform(-0.05, 0.05)
+        nxt = now + (1.0 + rng.uniform(-0.05, 0.05)) / world.config.rate
         if nxt < end:
             world.at(nxt, quote)
 
@@ -213,6 +243,7 @@ def twap(world: World, market: str, account: str, start: float, end: float, *, s
     interval = (end - start) / children
     opposite = SELL if side == BUY else BUY
     origin = world.position(account)
+    total = world.q(total * world.config.rate)  # a parent order is a share of the market's volume
     resting: list[int] = []
 
     def child(now, n=1):
@@ -256,6 +287,7 @@ def closing_fund(world: World, market: str, account: str, close: float, *, side:
     children = rng.randint(20, 35)
     interval = (close - 5 - start) / children
     opposite = SELL if side == BUY else BUY
+    total = world.q(total)
 
     def child(now, left=children):
         qty = max(1, round(total / children * rng.uniform(0.7, 1.3)))
@@ -287,3 +319,38 @@ def self_matcher(world: World, market: str, desk_a: str, desk_b: str, t: float) 
         world.at(now + rng.uniform(1, 15), take)
 
     world.at(t, rest)
+
+
+def hft_arbitrageur(world: World, market: str, account: str, start: float, end: float) -> None:
+    """A high-frequency arbitrageur: many short-lived small quotes, and stale quotes taken at once.
+
+    Several times a second it compares the book with the fair value (its "other venue"): a quote
+    on the wrong side of fair value by a step or more is taken with an IOC; otherwise it shows a
+    small quote at the touch and pulls it a fraction of a second later. Its inventory is flattened
+    with the same IOCs, so it trades both ways in bursts: the look-alike of quote stuffing,
+    momentum ignition and spoofing that does nothing abusive.
+    """
+    rng, book = world.rng, world.books[market]
+    live: list[int] = []
+    cap = world.q(400)
+
+    def act(now):
+        for order_id in live:
+            book.cancel(now, order_id)
+        live.clear()
+        fair = world.fair(market)
+        bid, ask = book.best(BUY), book.best(SELL)
+        inventory = world.position(account)
+        if ask is not None and ask <= fair - 1 and inventory < cap:
+            book.submit(now, account, BUY, ask, min(book.depth(SELL, ask), world.lots(40, 0.5)), tif="ioc")
+        elif bid is not None and bid >= fair + 1 and inventory > -cap:
+            book.submit(now, account, SELL, bid, min(book.depth(BUY, bid), world.lots(40, 0.5)), tif="ioc")
+        elif bid is not None and ask is not None:
+            side = SELL if inventory > 0 else BUY if inventory < 0 else rng.choice((BUY, SELL))
+            price = bid if side == BUY else ask
+            live.append(book.submit(now, account, side, price, world.lots(20, 0.5)))
+        nxt = now + rng.uniform(0.1, 0.4) / world.config.rate
+        if nxt < end:
+            world.at(nxt, act)
+
+    world.at(start + rng.random(), act)
