@@ -2,7 +2,7 @@
 
     from surveillance.detectors import run_detectors, DetectorSuite
     alerts = run_detectors(events)                      # batch: a list of event dicts
-    suite = DetectorSuite(params={"spoofing": {"min_cycles": 3}})
+    suite = DetectorSuite(params={"spoofing": {"alert_score": 0.7}})
     for event in stream:                                # real time: one committed event at a time
         for alert in suite.feed(event): ...
     suite.flush()                                       # at the end of the stream

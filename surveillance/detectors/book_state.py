@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from surveillance.baseline import MarketBaseline
+
 ZERO = Decimal(0)
 BUY = "buy"
 SELL = "sell"
@@ -68,6 +70,8 @@ class OrderRecord:
     # The owner's open quantity on the other side of this market when this order arrived.
     opposite_at_entry: Decimal = ZERO
     marketable: bool = False
+    # For a marketable order: the quantity shown at the opposite touch when it arrived.
+    touch_qty: Decimal = ZERO
     on_book: bool = False
 
     @property
@@ -161,6 +165,7 @@ class MarketState:
         self.depth_levels = depth_levels
         self.retention = retention
         self.books: dict[str, Book] = {}
+        self.baselines: dict[str, MarketBaseline] = {}
         self.orders: dict[tuple, OrderRecord] = {}
         self.owners: dict = {}
         self._accounts_of: dict = {}
@@ -178,6 +183,13 @@ class MarketState:
         if book is None:
             book = self.books[market] = Book()
         return book
+
+    def baseline(self, market: str) -> MarketBaseline:
+        """The market's own volatility, spread and price step, learned from its trades so far."""
+        baseline = self.baselines.get(market)
+        if baseline is None:
+            baseline = self.baselines[market] = MarketBaseline()
+        return baseline
 
     def order(self, market: str, order_id) -> OrderRecord | None:
         return self.orders.get((market, order_id))
@@ -247,6 +259,9 @@ class MarketState:
             order_type=event.get("order_type", "limit"),
         )
         record.marketable = book.crosses(side, price)
+        if record.marketable:
+            touch = book.depth(opposite(side), 1)
+            record.touch_qty = touch[0][1] if touch else ZERO
         if price is not None:
             record.opposite_at_entry = self.live_quantity(market, self.owner_of(record.account), opposite(side))
             record.touch_levels = 0 if record.marketable else book.levels_ahead(side, price)
@@ -278,6 +293,7 @@ class MarketState:
         price, qty = dec(event["price"]), dec(event["quantity"])
         book.last_price = price
         book.last_trade_at = self.now
+        self.baseline(market).on_trade(self.now, price, book.best_bid(), book.best_ask())
         for key in ("buy_order_id", "sell_order_id"):
             record = self.orders.get((market, event.get(key)))
             if record is None or record.closed_at is not None:

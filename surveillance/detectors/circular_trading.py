@@ -37,14 +37,15 @@ class CircularTradingParams:
     - `min_owners` 3, `max_owners` 6: a ring, as opposed to a two-owner cross (rule 7) or the
       whole market; rule 8 enumerates cycles up to length 4 (proposal), 6 leaves room for a ring
       with a member or two more.
-    - `min_edge_trades` 2 and `min_edge_share` 0.15: an edge of the ring repeats and matters to
-      both of its ends (MAR indicator (i), repetition among a small number of parties).
+    - `min_edge_trades` 1 and `min_edge_share` 0.15: an edge of the ring matters to both of its
+      ends. One trade per edge is enough: a single full round whose members end flat is the
+      clean instance issue 17 asks to flag; repetition (MAR indicator (i)) raises the score.
     - `min_internal_share` 0.8: each member does most of its volume inside the ring (rule 8,
       rho = 0.8 proposal; Palshikar & Apte's "heavy trading among themselves", P5).
     - `max_net_share` 0.1: each member's net position change is at most a tenth of its gross
       volume in the window (rule 8, delta = 0.1 proposal; CME's indirect-wash example ended with
       "no change in position", R4).
-    - `min_ring_trades` 6: two full rounds of a three-owner ring.
+    - `min_ring_trades` 3: one full round of a three-owner ring.
     - `eval_interval` 1 s, `episode_gap` 1800 s: how often the graph is checked, and how long a
       ring may pause and still be the alerted episode.
     """
@@ -52,11 +53,11 @@ class CircularTradingParams:
     window: float = 1800.0
     min_owners: int = 3
     max_owners: int = 6
-    min_edge_trades: int = 2
+    min_edge_trades: int = 1
     min_edge_share: float = 0.15
     min_internal_share: float = 0.8
     max_net_share: float = 0.1
-    min_ring_trades: int = 6
+    min_ring_trades: int = 3
     eval_interval: float = 1.0
     episode_gap: float = 1800.0
 

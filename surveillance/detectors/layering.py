@@ -23,24 +23,37 @@ class LayeringParams:
     - `min_depth_share` 0.2: layer share of the top `depth_levels` levels of visible depth (TT
       dominance model, A6; proposal).
     - `depth_levels` 10: top 5 or 10 levels (A6).
-    - `cancel_window` 5 s and `min_cancelled_share` 0.9: at least 90% of the layer pulled within
-      5 s of the fill (proposal informed by Sarao's >99% cancel rate, E2, and E1's 2.3 s).
+    - `cancel_window` 15 s and `min_cancelled_share` 0.9: at least 90% of the layer pulled within
+      15 s of the fill (proposal informed by Sarao's >99% cancel rate, E2, and E1's 2.3 s).
     - `max_lifetime` 60 s: median life of the pulled layer orders. Layers rest longer than
       single spoofs (Sarao's were modified, not pulled, for minutes, E2); 60 s is a proposal just
       above the genuine orders' 55.4 s of E1.
     - `max_fill_ratio` 0.05: E1's spoofs filled 2% of the time.
-    - `min_cycles` 2 within `lookback` 1800 s, `episode_gap` 600 s: as for spoofing (O1, O2).
+    - `cycle_score` 0.5, `alert_score` 0.6, `repetition_bonus` 0.1 (scores 0..1): every threshold
+      above is the start of a ramp, not a gate (`surveillance.detectors.scoring`): size from
+      `min_size_ratio` (a gate: below it the interest is two-sided) to 4x it, depth share from half
+      `min_depth_share` (a gate) to 1.5x it (weight 2), pulled share from `min_cancelled_share` - 0.3 (a gate) to it (weight 2),
+      the median pull after the fill from `cancel_window` down to a fifth of it (E1: 2.3 s),
+      fill ratio from 4x `max_fill_ratio` down to it, median life from 3x `max_lifetime` down to
+      half of it. A cycle counts at `cycle_score`; an owner alerts when its best cycle plus the
+      bonus per further cycle within `lookback` 1800 s reaches `alert_score`: the cases repeated
+      "hundreds of times" (E1), but a single clean instance is the strongest evidence (issue 17).
+    - `cancel_window` is measured from the last genuine fill; 15 s covers a spoofer three times
+      slower than E1's 2.3 s hands and the camouflaged ones pulling after 3-4.5 s.
+    - `episode_gap` 600 s: cycles closer than this to the last one belong to the alerted episode.
     """
 
     min_price_levels: int = 3
     min_size_ratio: float = 5.0
     min_depth_share: float = 0.2
     depth_levels: int = 10
-    cancel_window: float = 5.0
+    cancel_window: float = 15.0
     min_cancelled_share: float = 0.9
     max_lifetime: float = 60.0
     max_fill_ratio: float = 0.05
-    min_cycles: int = 2
+    cycle_score: float = 0.5
+    alert_score: float = 0.6
+    repetition_bonus: float = 0.1
     lookback: float = 1800.0
     episode_gap: float = 600.0
 

@@ -3,11 +3,13 @@
 SURVEILLANCE.md rule 9 (CEA 4c(a)(5)(B); MAR 2016/522: trading "at the reference time of the
 trading session ... in an effort to increase, to decrease or to maintain the reference
 price"). Evaluated on each `market_close` event, over the `window` seconds before it: the
-reference price (the event's `price` if present, else the last trade) moved at least
-`min_move_bps` over the final `final_seconds`, in the direction of an account that took
-`min_share` of that direction's aggressive volume there (TT's "Dominating the Close", A6),
-did most of its own window's trading there, and traded far more aggressively than it usually
-does (`min_unusual_ratio` times its baseline).
+reference price (the event's `price` if present, else the last trade) moved over a final
+window, in multiples of the move that is ordinary for this market over that horizon
+(`surveillance.baseline`), in the direction of an account that took a large share of that
+direction's aggressive volume there (TT's "Dominating the Close", A6), did most of its own
+recent trading there, swept price levels with its orders, and traded far more than it usually
+does. Each of these is graded evidence (`surveillance.detectors.scoring`); the final window is
+tried at several lengths (`final_windows`), so a marker three times slower or faster is seen.
 
 Funds' closing flows (index rebalances, daily creations and redemptions) are the hard negative:
 they trade at every close, so their own history of closing windows is their baseline, and they
@@ -17,47 +19,54 @@ work the flow over the whole window rather than in the last seconds (propreports
 
 from __future__ import annotations
 
+import statistics
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from decimal import Decimal
 
-from surveillance.detectors.base import Alert, Detector, fmt_qty, graded, make_alert, score_from
+from surveillance.detectors.base import Alert, Detector, fmt_qty, make_alert
 from surveillance.detectors.book_state import BUY, SELL
+from surveillance.detectors.scoring import Evidence, ramp
 
 
 @dataclass
 class MarkingTheCloseParams:
     """Thresholds (proposals: the sources define the behaviour, not the numbers).
 
-    - `window` 600 s: "the last minutes before the close"; wide enough to see how a flow was
-      worked before its last minutes.
-    - `min_move_bps` 30: the closing reference price moved at least 0.3% over the final
-      `final_seconds` (from the last trade before them).
+    - `final_windows` 60, 180 and 540 s: the final minutes whose prints set the reference; TT's
+      "Dominating the Close" looks at the last 3 minutes (A6); a third and three times that cover
+      markers three times faster or slower. Each account is judged at each length, the best kept.
+    - `window` 1800 s: the recent trading a final window is compared with (its own volume in
+      three final windows' worth of time, and where the price stood before).
     - `min_share` 0.3: the account took at least 30% of the aggressive volume in the move's
-      direction over the last `final_seconds` (it drove the closing prints; TT's model asks for
-      "most" of the volume in the last 3 minutes, A6, 30% allows for a fund trading alongside).
-    - `final_seconds` 180 and `min_final_share` 0.5: at least half of the account's aggressive
-      volume in the window came in the last 3 minutes, TT's "Dominating the Close" span (A6); a
-      flow worked evenly over the window puts 30% there.
-    - `min_orders` 2: a series of aggressive orders, not one (TT's ramping and SGX 5.12.2(k):
-      "a series of orders"; proposal). One large order into the close is a flow to work, not
-      a print to paint.
-    - `min_unusual_ratio` 5: its aggressive volume in the window is at least 5 times its baseline,
-      the larger of its average per window-length during the session and its average over the
-      closing windows seen before ("unusual for that account").
+      direction over the final window (a gate; the grade rises to 1 at 60%).
+    - `min_final_share` 0.5: share of its own aggressive volume of the last three final windows
+      that came in the final one (graded up to 0.95); a flow worked evenly puts a third there.
+    - `min_move` 1: the reference price moved in the account's direction by about the market's
+      ordinary move over the final window (its volatility over that horizon or its spread,
+      whichever is larger), graded from half of it to twice it. Not a gate: a close marked in
+      a market already trending moves it by less than its ordinary move.
+    - `min_orders` 2: a series of aggressive orders, not one (TT's ramping and SGX 5.12.2(k)).
+    - sweeping: median number of price levels each of its orders took, graded from 1 to 2: the
+      marker pays through the book for the print; a flow worked at the touch does not.
+    - `min_unusual_ratio` 2: its aggressive volume over the last three final windows against its
+      average for that much time earlier in the session and at earlier closes (graded to 5x it).
+    - `alert_score` 0.65: the weighted mean of the grades (share and concentration weigh 2,
+      sweeping 3, the rest 1) that alerts.
     """
 
-    window: float = 600.0
-    min_move_bps: float = 30.0
+    final_windows: tuple = (60.0, 180.0, 540.0)
+    window: float = 1800.0
     min_share: float = 0.3
-    final_seconds: float = 180.0
     min_final_share: float = 0.5
+    min_move: float = 1.0
     min_orders: int = 2
-    min_unusual_ratio: float = 5.0
+    min_unusual_ratio: float = 2.0
+    alert_score: float = 0.65
 
 
 class MarkingTheCloseDetector(Detector):
-    """Evaluates each market's closing window when its `market_close` event arrives."""
+    """Evaluates each market's closing windows when its `market_close` event arrives."""
 
     typology = "marking_the_close"
     Params = MarkingTheCloseParams
@@ -99,83 +108,103 @@ class MarkingTheCloseDetector(Detector):
             self._last_before[market] = old[4]
 
     def _close(self, market: str, event: dict) -> list[Alert]:
-        p, now = self.params, self.state.now
+        now = self.state.now
         self._age(market)
         inside = list(self._recent.pop(market, ()))
         earlier = self._earlier.pop(market, {})
-        start_price = self._last_before.pop(market, None)
+        fallback = self._last_before.pop(market, None)
         session_start = self._session_start.pop(market, now)
-        alerts: list[Alert] = []
+        best: dict = {}
         if inside:
             reference = Decimal(event["price"]) if event.get("price") is not None else inside[-1][4]
-            # the move that counts is the one over the final minutes, where closing prints are set
-            before_final = [t[4] for t in inside if t[0] < now - p.final_seconds]
-            if before_final:
-                start_price = before_final[-1]
-            elif start_price is None:
-                start_price = inside[0][4]
-            move_bps = float((reference - start_price) / start_price * 10_000)
-            direction = BUY if move_bps > 0 else SELL
-            if abs(move_bps) >= p.min_move_bps:
-                windows = max((now - p.window - session_start) / p.window, 1.0)
-                alerts = self._accounts(market, direction, inside, earlier, windows, move_bps, start_price, reference)
+            for final in self.params.final_windows:
+                if now - session_start < 3 * final:
+                    continue  # no ordinary trading before this window to compare it with
+                for candidate in self._judge(market, final, inside, earlier, session_start, reference, fallback):
+                    account = candidate["account"]
+                    if account not in best or candidate["score"] > best[account]["score"]:
+                        best[account] = candidate
         volume: dict = defaultdict(Decimal)
         for t in inside:
             volume[t[1]] += t[3]
         for account, qty in volume.items():
             self._close_volume[(market, account)] += qty
         self._closes[market] += 1
-        return alerts
+        return [self._alert(market, c) for c in best.values()]
 
-    def _accounts(self, market, direction, inside, earlier, windows, move_bps, start_price, reference):
+    def _judge(self, market, final, inside, earlier, session_start, reference, fallback) -> list[dict]:
         p, now = self.params, self.state.now
-        late_from = now - p.final_seconds
-        sided = [t for t in inside if t[2] == direction]
-        late_total = sum((t[3] for t in sided if t[0] >= late_from), Decimal(0))
+        late_from, context_from = now - final, now - 3 * final
+        before = [t[4] for t in inside if t[0] < late_from]
+        start_price = before[-1] if before else fallback
+        scale = self.state.baseline(market).move_scale(final, until=late_from)
+        if start_price is None or scale is None or scale <= 0:
+            return []
+        move = float((reference - start_price) / start_price)
+        sigmas = abs(move) / scale
+        if move == 0:
+            return []
+        direction = BUY if move > 0 else SELL
+        late = [t for t in inside if t[0] >= late_from]
+        late_total = sum((t[3] for t in late if t[2] == direction), Decimal(0))
+        if late_total <= 0:
+            return []
         by_account: dict = defaultdict(list)
-        for t in sided:
-            by_account[t[1]].append(t)
-        alerts = []
+        for t in late:
+            if t[2] == direction:
+                by_account[t[1]].append(t)
+        out = []
         for account, own in by_account.items():
             qty = sum((t[3] for t in own), Decimal(0))
-            late = sum((t[3] for t in own if t[0] >= late_from), Decimal(0))
-            share = float(late / late_total) if late_total > 0 else 0.0
-            if share < p.min_share:
+            share = float(qty / late_total)
+            orders: dict = defaultdict(set)
+            for t in own:
+                orders[t[6]].add(t[4])
+            if share < p.min_share or len(orders) < p.min_orders:
                 continue
-            final_share = float(late / qty)
-            if final_share < p.min_final_share:
-                continue
-            if len({t[6] for t in own if t[0] >= late_from}) < p.min_orders:
-                continue
-            all_inside = sum((t[3] for t in inside if t[1] == account), Decimal(0))
+            context = sum((t[3] for t in inside if t[1] == account and t[0] >= context_from), Decimal(0))
+            concentration = float(qty / context) if context > 0 else 1.0
+            elapsed = max(context_from - session_start, 3 * final)
             closes = self._closes[market]
-            history = self._close_volume[(market, account)] / closes if closes else Decimal(0)
-            baseline = max(earlier.get(account, Decimal(0)) / Decimal(windows), history)
-            unusual = float(all_inside / baseline) if baseline > 0 else float("inf")
-            if unusual < p.min_unusual_ratio:
-                continue
-            unusual_text = f"{unusual:.1f}x its usual volume" if baseline > 0 else "with no such trading before"
-            alerts.append(
-                make_alert(
-                    typology=self.typology,
-                    market=market,
-                    accounts=[account],
-                    start=own[0][0],
-                    end=now,
-                    score=score_from(
-                        graded(abs(move_bps), p.min_move_bps),
-                        graded(share, p.min_share, saturation=1 / p.min_share),
-                        graded(final_share, p.min_final_share, saturation=1 / p.min_final_share),
-                        graded(min(unusual, 1e6), p.min_unusual_ratio),
-                    ),
-                    order_ids=[t[6] for t in own],
-                    trade_ids=[t[5] for t in own],
-                    reason=(
-                        f"Account {account} took {share:.0%} of the aggressive {direction} volume in the last "
-                        f"{p.final_seconds:.0f} s before the close ({fmt_qty(late)} of the {fmt_qty(qty)} it traded in "
-                        f"{len({t[6] for t in own})} orders over the last {p.window:.0f} s), {unusual_text}, while the "
-                        f"reference price moved {move_bps:+.0f} bps from {fmt_qty(start_price)} to {fmt_qty(reference)}."
-                    ),
-                )
+            history = float(self._close_volume[(market, account)]) / closes if closes else 0.0
+            usual = max(float(earlier.get(account, Decimal(0))) / elapsed * 3 * final, history)
+            unusual = float(context) / usual if usual > 0 else float("inf")
+            sweep = statistics.median(len(prices) for prices in orders.values())
+            evidence = (
+                Evidence()
+                .add("share", ramp(share, p.min_share, 2 * p.min_share), 2.0)
+                .add("concentration", ramp(concentration, p.min_final_share, 0.95), 2.0)
+                .add("move", ramp(sigmas, p.min_move / 2, 2 * p.min_move))
+                .add("sweeping", ramp(sweep, 1, 2), 3.0)
+                .add("unusual", ramp(min(unusual, 1e6), p.min_unusual_ratio, 2.5 * p.min_unusual_ratio))
             )
-        return alerts
+            if evidence.score < p.alert_score:
+                continue
+            out.append({
+                "account": account, "score": evidence.score, "evidence": evidence, "own": own, "final": final,
+                "share": share, "qty": qty, "context": context, "orders": len(orders), "sweep": sweep,
+                "unusual": unusual, "move": move, "sigmas": sigmas, "start_price": start_price,
+                "reference": reference, "direction": direction,
+            })
+        return out
+
+    def _alert(self, market: str, c: dict) -> Alert:
+        unusual = f"{c['unusual']:.1f}x its usual volume" if c["unusual"] != float("inf") else "with no such trading before"
+        return make_alert(
+            typology=self.typology,
+            market=market,
+            accounts=[c["account"]],
+            start=c["own"][0][0],
+            end=self.state.now,
+            score=c["score"],
+            order_ids=[t[6] for t in c["own"]],
+            trade_ids=[t[5] for t in c["own"]],
+            reason=(
+                f"Account {c['account']} took {c['share']:.0%} of the aggressive {c['direction']} volume in the last "
+                f"{c['final']:.0f} s before the close ({fmt_qty(c['qty'])} in {c['orders']} orders taking a median "
+                f"{c['sweep']:g} price levels each; {c['qty'] / c['context']:.0%} of its trading in the last "
+                f"{3 * c['final']:.0f} s), {unusual}, while the reference price moved {c['move']:+.2%} "
+                f"({c['sigmas']:.1f} times the market's ordinary move over that time) from {fmt_qty(c['start_price'])} "
+                f"to {fmt_qty(c['reference'])}. Evidence: {c['evidence'].summary()}."
+            ),
+        )

@@ -2,13 +2,15 @@
 
 SURVEILLANCE.md rule 4 (MAR 2016/522 Annex II 4(e); TT "aggressive orders followed by an attempt
 to capitalize on such movement", A6). Ignition: `min_aggressive_orders` marketable orders of one
-account on one side within `ignition_window`, trading at `min_price_levels` or more distinct prices.
+account on one side within `ignition_window`, trading at two or more distinct prices.
 Capitalisation: the same account's fills on the other side within `reversal_window` after the last
-ignition order reach `min_unwind_ratio` of the ignition quantity at a better average price. The
-alert goes out on the fill that completes the unwind.
+ignition order reach `min_unwind_ratio` of the ignition quantity. Then graded evidence (sweeping
+through the touch, price levels, unwind share, gain) decides; the alert goes out on the fill that
+completes the unwind.
 
 Execution algorithms (TWAP, VWAP, POV) send same-side aggressive child orders too, but they do not
-turn round within a minute: the unwind test keeps them out.
+turn round within minutes: the unwind test keeps them out. A high-frequency arbitrageur does turn
+round, but takes what the touch shows rather than sweeping through it.
 """
 
 from __future__ import annotations
@@ -17,28 +19,36 @@ from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from surveillance.detectors.base import Alert, Detector, fmt_qty, graded, make_alert, score_from
+from surveillance.detectors.base import Alert, Detector, fmt_qty, make_alert
 from surveillance.detectors.book_state import BUY, SELL, ZERO
+from surveillance.detectors.scoring import Evidence, ramp
 
 
 @dataclass
 class MomentumIgnitionParams:
     """Thresholds.
 
-    - `ignition_window` 5 s, `reversal_window` 60 s, `min_unwind_ratio` 0.5: the defaults
-      SURVEILLANCE.md rule 4 proposes (W_ign, W_rev, rho).
+    - `ignition_window` 15 s, `reversal_window` 180 s, `min_unwind_ratio` 0.5: SURVEILLANCE.md
+      rule 4 proposes W_ign = 5 s, W_rev = 60 s and rho = 0.5; both windows are three times
+      longer so that an igniter three times slower than the proposal is still one burst.
     - `min_aggressive_orders` 3: a "succession of orders" (Eventus, A2); TT's ramping model counts
-      several aggressive orders in a short span (A6). Proposal.
-    - `min_price_levels` 3: the burst traded at three or more distinct prices, i.e. swept levels
-      (rule 4 "price change >= m ticks"; the journal carries no tick size, so distinct trade
-      prices stand in for ticks). Proposal.
+      several aggressive orders in a short span (A6). A gate (proposal).
+    - sweeping: the share of the burst's orders that asked for more than the opposite touch
+      showed when they arrived, graded from 30% to 80% (weight 3). Igniting a move means paying
+      through the book; an arbitrageur or an execution algorithm takes what the touch offers.
+    - `min_price_levels` 3: distinct prices the burst traded at (rule 4's "price change >= m
+      ticks", in the market's own price levels), graded up to twice that.
+    - the unwind share graded from `min_unwind_ratio` to 0.9, and a gain on the unwind: evidence,
+      not a requirement (issue 17: a manipulator who loses a little is still one).
+    - `alert_score` 0.6: the weighted mean of the grades that alerts.
     """
 
-    ignition_window: float = 5.0
+    ignition_window: float = 15.0
     min_aggressive_orders: int = 3
     min_price_levels: int = 3
-    reversal_window: float = 60.0
+    reversal_window: float = 180.0
     min_unwind_ratio: float = 0.5
+    alert_score: float = 0.6
 
 
 @dataclass
@@ -116,10 +126,7 @@ class MomentumIgnitionDetector(Detector):
         burst.ignited = burst.ignited or self._ignited(burst)
 
     def _ignited(self, burst: _Ignition) -> bool:
-        return (
-            len(burst.orders) >= self.params.min_aggressive_orders
-            and len(burst.prices) >= self.params.min_price_levels
-        )
+        return len(burst.orders) >= self.params.min_aggressive_orders and len(burst.prices) >= 2
 
     @staticmethod
     def _add(burst: _Ignition, fill) -> None:
@@ -145,11 +152,21 @@ class MomentumIgnitionDetector(Detector):
         entry = burst.notional / burst.qty
         exit_ = burst.unwind_notional / burst.unwind_qty
         gain = (exit_ - entry) if burst.side == BUY else (entry - exit_)
-        if gain <= 0:
+        ratio = float(burst.unwind_qty / burst.qty)
+        records = [self.state.order(key[0], order_id) for order_id in burst.orders]
+        known = [r for r in records if r is not None]
+        swept = sum(1 for r in known if r.quantity > r.touch_qty) / len(known) if known else 0.0
+        evidence = (
+            Evidence()
+            .add("sweeping", ramp(swept, 0.3, 0.8), 3.0)
+            .add("levels", ramp(len(burst.prices), p.min_price_levels - 1, 2 * p.min_price_levels))
+            .add("unwound", ramp(ratio, p.min_unwind_ratio, 0.9))
+            .add("gain", 1.0 if gain > 0 else 0.5)
+        )
+        if evidence.score < p.alert_score:
             return []
         burst.alerted = True
         market, account = key
-        ratio = float(burst.unwind_qty / burst.qty)
         unwind_side = SELL if burst.side == BUY else BUY
         return [
             make_alert(
@@ -158,11 +175,7 @@ class MomentumIgnitionDetector(Detector):
                 accounts=[account],
                 start=burst.start,
                 end=now,
-                score=score_from(
-                    graded(len(burst.orders), p.min_aggressive_orders),
-                    graded(len(burst.prices), p.min_price_levels),
-                    graded(ratio, p.min_unwind_ratio, saturation=2.0),
-                ),
+                score=evidence.score,
                 order_ids=list(burst.orders) + burst.unwind_orders,
                 trade_ids=burst.trade_ids + burst.unwind_trades,
                 reason=(
@@ -170,7 +183,9 @@ class MomentumIgnitionDetector(Detector):
                     f"{burst.end - burst.start:.1f} s that traded {fmt_qty(burst.qty)} at {len(burst.prices)} "
                     f"price levels (average {fmt_qty(entry.quantize(Decimal('1e-8')))}), then within "
                     f"{now - burst.end:.1f} s {unwind_side} {fmt_qty(burst.unwind_qty)} ({ratio:.0%} of it) at an average "
-                    f"{fmt_qty(exit_.quantize(Decimal('1e-8')))}, {fmt_qty(gain.quantize(Decimal('1e-8')))} better per unit."
+                    f"{fmt_qty(exit_.quantize(Decimal('1e-8')))}, {fmt_qty(gain.quantize(Decimal('1e-8')))} better per unit; "
+                    f"{swept:.0%} of the burst's orders asked for "
+                    f"more than the touch showed. Evidence: {evidence.summary()}."
                 ),
             )
         ]

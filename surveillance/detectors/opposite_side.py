@@ -6,8 +6,10 @@ same cycle. The cycle is settled once those orders are all closed or `cancel_win
 have passed since the last fill, whichever comes first, so an alert never waits for the end of
 the stream. A cycle qualifies when the X orders were large against the
 owner's genuine interest on side Y and against the visible depth, lived briefly, barely filled,
-and were pulled after the fill. An episode is `min_cycles` qualifying cycles of one owner in one
-market within `lookback`; it alerts once, and later cycles extend it silently.
+and were pulled after the fill: each of those is graded evidence (`surveillance.detectors.scoring`),
+and a cycle whose weighted score reaches `cycle_score` counts. The owner's cycles in one market
+within `lookback` alert once the best cycle's score plus `repetition_bonus` per further cycle
+reaches `alert_score`: one clean, large instance is enough; later cycles extend the episode.
 
 Market makers quote both sides with similar sizes, so their X interest is never `min_size_ratio`
 times their Y interest: the one-sidedness test is what keeps them out, not the cancel rate.
@@ -21,8 +23,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from surveillance.detectors.base import Alert, Detector, Episodes, fmt_qty, graded, make_alert, score_from
+from surveillance.detectors.base import Alert, Detector, Episodes, fmt_qty, make_alert
 from surveillance.detectors.book_state import BUY, SELL, ZERO, OrderRecord, opposite
+from surveillance.detectors.scoring import Evidence, ramp
 
 
 @dataclass
@@ -60,6 +63,7 @@ class _Cycle:
     lifetime: float
     levels: int
     modifications: float
+    score: float = 0.0
 
 
 class OppositeSideDetector(Detector):
@@ -223,11 +227,22 @@ class OppositeSideDetector(Detector):
         lifetime = statistics.median(r.lifetime for r in pulled)
         if (
             size_ratio < p.min_size_ratio
-            or depth_share < p.min_depth_share
-            or cancelled_share < p.min_cancelled_share
-            or fill_ratio > p.max_fill_ratio
-            or lifetime > p.max_lifetime
+            or depth_share < p.min_depth_share / 2
+            or cancelled_share < p.min_cancelled_share - 0.3
         ):
+            # two-sided interest (a market maker's ladder), too small to move anyone, or not pulled
+            return None
+        evidence = (
+            Evidence()
+            .add("size", ramp(size_ratio, p.min_size_ratio, 4 * p.min_size_ratio))
+            .add("depth", ramp(depth_share, p.min_depth_share / 2, 1.5 * p.min_depth_share), 2.0)
+            .add("pulled", ramp(cancelled_share, p.min_cancelled_share - 0.3, p.min_cancelled_share), 2.0)
+            .add("unfilled", ramp(fill_ratio, 4 * p.max_fill_ratio, p.max_fill_ratio))
+            .add("short-lived", ramp(lifetime, 3 * p.max_lifetime, p.max_lifetime / 2))
+            .add("prompt", ramp(statistics.median(r.closed_at - pending.last_fill for r in pulled),
+                                p.cancel_window, p.cancel_window / 5))
+        )
+        if evidence.score < p.cycle_score:
             return None
         return _Cycle(
             at=min(r.accepted_at for r in chosen),
@@ -244,6 +259,7 @@ class OppositeSideDetector(Detector):
             lifetime=lifetime,
             levels=len({r.price for r in chosen}),
             modifications=sum(r.amendments for r in chosen) / len(chosen),
+            score=evidence.score,
         )
 
     def _count(self, market, owner, cycle: _Cycle) -> list[Alert]:
@@ -259,17 +275,14 @@ class OppositeSideDetector(Detector):
         if self._episodes.is_open(key, cycle.end):
             self._episodes.touch(key, cycle.end)
             return []
-        if len(cycles) < p.min_cycles:
+        # One strong cycle is enough; each further one raises the score (issue 17).
+        best = max(c.score for c in cycles)
+        score = min(1.0, best + p.repetition_bonus * (len(cycles) - 1))
+        if score < p.alert_score:
             return []
         self._episodes.open(key, cycle.end)
         episode = list(cycles)
         cycles.clear()
-        score = score_from(
-            graded(statistics.median(float(c.size / c.genuine) for c in episode), p.min_size_ratio),
-            graded(statistics.median(c.depth_share for c in episode), p.min_depth_share),
-            graded(len(episode), p.min_cycles),
-            1.0 - statistics.median(c.lifetime for c in episode) / p.max_lifetime,
-        )
         return [
             make_alert(
                 typology=self.typology,

@@ -27,17 +27,25 @@ class SpoofingParams:
     - `max_touch_levels` 2: the spoof entered with at most 2 better levels in front ("within D ticks
       of the touch"; levels stand in for ticks because the journal carries no tick size).
     - `max_price_levels` 2: more distinct prices than this is layering.
-    - `cancel_window` 5 s: the spoof is pulled within this time after the fill. E1: 2.3 s after the
-      genuine order filled; spoofing_vs_mm uses 2 s (O2); 5 s leaves room for slower hands.
+    - `cancel_window` 15 s: the spoof is pulled within this time after the fill. E1: 2.3 s after the
+      genuine order filled; spoofing_vs_mm uses 2 s (O2); 15 s leaves room for 3x slower hands.
     - `max_lifetime` 25 s: median life of the pulled orders. E1: spoofs lived 11.8 s on average
       against 55.4 s for genuine orders; 25 s is about their geometric mean. Coscia (E3) pulled
       after 0.1-0.4 s, Oystacher (E4) after milliseconds: both well inside.
     - `max_fill_ratio` 0.05: E1 saw 2% filled for spoofs against 89% for genuine orders; 5% is the
       SURVEILLANCE.md proposal.
     - `min_cancelled_share` 0.9: share of the spoof quantity cancelled (not filled) in the window.
-    - `min_cycles` 2 within `lookback` 1800 s: the cases repeated "hundreds of times" (E1);
-      spoofing_vs_mm alerts at 3 events (O2) and RedDeer looks back 30 min (O1). Two cycles keep
-      a single large order that happened to be pulled after a fill from alerting on its own.
+    - `cycle_score` 0.5, `alert_score` 0.6, `repetition_bonus` 0.1 (scores 0..1): every threshold
+      above is the start of a ramp, not a gate (`surveillance.detectors.scoring`): size from
+      `min_size_ratio` (a gate: below it the interest is two-sided) to 4x it, depth share from half
+      `min_depth_share` (a gate) to 1.5x it (weight 2), pulled share from `min_cancelled_share` - 0.3 (a gate) to it (weight 2),
+      the median pull after the fill from `cancel_window` down to a fifth of it (E1: 2.3 s),
+      fill ratio from 4x `max_fill_ratio` down to it, median life from 3x `max_lifetime` down to
+      half of it. A cycle counts at `cycle_score`; an owner alerts when its best cycle plus the
+      bonus per further cycle within `lookback` 1800 s reaches `alert_score`: the cases repeated
+      "hundreds of times" (E1), but a single clean instance is the strongest evidence (issue 17).
+    - `cancel_window` is measured from the last genuine fill; 15 s covers a spoofer three times
+      slower than E1's 2.3 s hands and the camouflaged ones pulling after 3-4.5 s.
     - `episode_gap` 600 s: cycles closer than this to the last one belong to the alerted episode.
     """
 
@@ -46,11 +54,13 @@ class SpoofingParams:
     depth_levels: int = 10
     max_touch_levels: int = 2
     max_price_levels: int = 2
-    cancel_window: float = 5.0
+    cancel_window: float = 15.0
     max_lifetime: float = 25.0
     max_fill_ratio: float = 0.05
     min_cancelled_share: float = 0.9
-    min_cycles: int = 2
+    cycle_score: float = 0.5
+    alert_score: float = 0.6
+    repetition_bonus: float = 0.1
     lookback: float = 1800.0
     episode_gap: float = 600.0
 

@@ -20,16 +20,18 @@ from surveillance.detectors.base import Alert, Detector, Episodes, fmt_qty, grad
 class WashTradingParams:
     """Thresholds (proposals; the sources give the shape, not the numbers).
 
-    - `min_trades` 3 within `window` 3600 s: a pattern, not a one-off (FINRA 5210 .02 "pattern
-      or practice of self-trades"; MAR indicator (i)). RedDeer's sensitive clustering test
-      alerts from 2 trades (O1); 3 leaves one accidental self-match per firm and hour alone.
+    - `min_trades` 2 within `window` 3600 s: a repetition, not a one-off (FINRA 5210 .02: single
+      unintentional self-trades are "generally bona fide"; MAR indicator (i)). RedDeer's sensitive
+      clustering test alerts from 2 trades (O1). A single self-trade stays silent, whatever its
+      size: it is exactly what two desks of one firm produce by accident, and the journal holds
+      nothing (no intent, no P&L motive) that would tell the two apart.
     - `max_entry_gap` 2 s: buy and sell orders entered this close together look prearranged
       (rule 7 proposal, "entry-time gap <= 2 s"); it raises the score, it is not required,
       because washing through old resting orders is still washing.
     - `episode_gap` 1800 s: self-trades this close to the last one extend the alerted episode.
     """
 
-    min_trades: int = 3
+    min_trades: int = 2
     window: float = 3600.0
     max_entry_gap: float = 2.0
     episode_gap: float = 1800.0

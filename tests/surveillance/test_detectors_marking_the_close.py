@@ -21,7 +21,7 @@ def test_sweeps_in_the_last_minutes_alert_at_the_close(tape):
     alerts = run_detectors(tape.events)
     assert [a.typology for a in alerts] == ["marking_the_close"]
     assert alerts[0].accounts == ["m"]
-    assert "+40 bps" in alerts[0].reason
+    assert "+0.40%" in alerts[0].reason
     assert "100% of the aggressive buy volume" in alerts[0].reason
 
 

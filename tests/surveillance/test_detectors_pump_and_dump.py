@@ -28,7 +28,7 @@ def test_accumulator_selling_into_the_rally_alerts(tape):
     assert [a.typology for a in alerts] == ["pump_and_dump"]
     assert alerts[0].accounts == ["acc"]
     assert "aggressive buyers" in alerts[0].reason
-    assert "acc bought a net 54" in alerts[0].reason
+    assert "acc bought a net 60" in alerts[0].reason  # all of its buying up to the low
 
 
 def test_a_rally_the_accumulator_does_not_sell_into_is_not_a_pump(tape):

@@ -30,14 +30,27 @@ def test_spoofing_alerts_once_with_the_figures(tape):
     alert = alerts[0]
     assert alert.accounts == ["s"]  # the counterparty is not a suspect
     assert "40.0x" in alert.reason
-    assert "2 times" in alert.reason
-    assert 0.5 <= alert.score <= 1
-    assert set(alert.evidence["trade_ids"]) == {1, 2}
+    assert "1 times" in alert.reason  # the first clean cycle alerts; the next three extend it
+    assert 0.6 <= alert.score <= 1
+    assert set(alert.evidence["trade_ids"]) == {1}
 
 
-def test_one_cycle_is_not_a_pattern(tape):
+def test_one_clean_cycle_alerts_and_repetition_raises_nothing_but_the_score(tape):
+    # Issue 17: a single large, clean instance is the strongest evidence; the old rule wanted two.
     spoof_cycles(tape, cycles=1)
-    assert run_detectors(tape.events) == []
+    alerts = run_detectors(tape.events)
+    assert [a.typology for a in alerts] == ["spoofing"]
+
+
+def test_a_spoof_pulled_slowly_and_half_filled_is_not_enough(tape):
+    tape.ladder("mm", 100, levels=5, size=10)
+    genuine = tape.at(1).order("s", "buy", "100.0", "1")
+    spoof = tape.order("s", "sell", "100.2", "40")
+    tape.at(3).take("t", genuine, "100.0", "1")
+    tape.at(10).order("u", "buy", "100.2", "30", tif="ioc")
+    tape.trade(tape._order, spoof, "100.2", "30")  # most of the "spoof" traded
+    tape.at(17).cancel(spoof)
+    assert run_detectors(tape.events, typologies=["spoofing"]) == []
 
 
 def test_two_sided_interest_is_not_spoofing(tape):
@@ -59,11 +72,11 @@ def test_market_maker_requoting_every_second_is_not_spoofing_or_layering(tape):
     assert run_detectors(tape.events) == []
 
 
-def test_streams_the_alert_when_the_second_cycle_is_pulled(tape):
-    spoof_cycles(tape, cycles=2)
+def test_streams_the_alert_when_the_first_cycle_is_pulled(tape):
+    spoof_cycles(tape, cycles=1)
     detector = SpoofingDetector()
     emitted = [i for i, event in enumerate(tape.events) if detector.feed(event)]
-    assert emitted == [len(tape.events) - 1]  # the last cancel completes the pattern
+    assert emitted == [len(tape.events) - 1]  # the cancel completes the pattern
     assert detector.flush() == []
 
 
