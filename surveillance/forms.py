@@ -57,7 +57,7 @@ class BacktestForm(forms.Form):
     params = forms.ChoiceField(choices=[("current", "current parameters"), ("defaults", "documented defaults"),
                                         ("custom", "custom JSON below")])
     custom = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}),
-                             help_text='{"spoofing": {"min_cycles": 2}}')
+                             help_text='{"spoofing": {"alert_score": 0.7}}')
 
     def clean(self):
         data = super().clean()

@@ -29,17 +29,9 @@ class LayeringParams:
       single spoofs (Sarao's were modified, not pulled, for minutes, E2); 60 s is a proposal just
       above the genuine orders' 55.4 s of E1.
     - `max_fill_ratio` 0.05: E1's spoofs filled 2% of the time.
-    - `cycle_score` 0.5, `alert_score` 0.6, `repetition_bonus` 0.1 (scores 0..1): every threshold
-      above is the start of a ramp, not a gate (`surveillance.detectors.scoring`): size from
-      `min_size_ratio` (a gate: below it the interest is two-sided) to 4x it, depth share from half
-      `min_depth_share` (a gate) to 1.5x it (weight 2), pulled share from `min_cancelled_share` - 0.3 (a gate) to it (weight 2),
-      the median pull after the fill from `cancel_window` down to a fifth of it (E1: 2.3 s),
-      fill ratio from 4x `max_fill_ratio` down to it, median life from 3x `max_lifetime` down to
-      half of it. A cycle counts at `cycle_score`; an owner alerts when its best cycle plus the
-      bonus per further cycle within `lookback` 1800 s reaches `alert_score`: the cases repeated
-      "hundreds of times" (E1), but a single clean instance is the strongest evidence (issue 17).
-    - `cancel_window` is measured from the last genuine fill; 15 s covers a spoofer three times
-      slower than E1's 2.3 s hands and the camouflaged ones pulling after 3-4.5 s.
+    - `cycle_score` 0.5, `alert_score` 0.6, `repetition_bonus` 0.1, `cancel_window` 15 s: graded
+      exactly as for spoofing (see `SpoofingParams`): thresholds are the start of ramps, one clean
+      cycle can alert, repetition raises the score.
     - `episode_gap` 600 s: cycles closer than this to the last one belong to the alerted episode.
     """
 

@@ -78,7 +78,7 @@ def test_a_wash_trade_through_the_matcher_reaches_the_queue_once(market, make_us
     latency = time.monotonic() - done
     assert latency < 5, latency
     assert alert.accounts == sorted([alice.pk, bob.pk])
-    assert set(alert.evidence["order_ids"]) == {o.pk for o in orders}
+    assert set(alert.evidence["order_ids"]) == {o.pk for o in orders[:4]}  # raised on the second of three crosses
     assert alert.status == "new"
     assert alert.source == "realtime"
 

@@ -56,8 +56,8 @@ def test_compliance_and_superusers_see_every_page(alert, reviewer_client, superu
 def test_the_alert_page_explains_shows_evidence_chart_and_replays_the_book(alert, reviewer_client):
     page = reviewer_client.get(f"/surveillance/alerts/{alert.pk}/").content.decode()
     assert alert.reason in page
-    assert page.count('class="ev ev-trade"') == 3  # the three wash trades, with times and sizes
-    assert page.count('class="ev ev-order_accepted"') == 6
+    assert page.count('class="ev ev-trade"') == 2  # the wash trades up to the alert (the second), with times and sizes
+    assert page.count('class="ev ev-order_accepted"') == 4
     assert "<svg" in page
     assert 'class="fill-dot mine"' in page
     assert 'class="order sell accepted"' in page
