@@ -5,7 +5,7 @@ from django.urls import path, reverse_lazy
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
-from exchange.web import views
+from exchange.web import allow_list, views
 
 app_name = "web"
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("wallet/", views.wallet, name="wallet"),
     path("wallet/ledger.csv", views.ledger_csv, name="ledger_csv"),
     path("account/", views.account, name="account"),
+    path("account/withdrawal-addresses/", allow_list.allow_list, name="allow_list"),
     path("account/sessions/end-others/", views.sessions_end_others, name="sessions_end_others"),
     # Lazy: the hashed name is known from the static files manifest, read on first use.
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("web/favicon.svg"), permanent=True)),

@@ -233,3 +233,27 @@ def test_an_asset_without_a_chain_keeps_the_admin_completed_flow(make_user, admi
     assert withdrawal.status == "confirmed"
     assert balance(user, "USD") == (D(400), D(0))
     ledger_clean()
+
+
+def test_the_security_page_links_the_allow_list_page_which_turns_it_on_and_adds_an_address(client, trader):
+    from django_otp.oath import totp
+
+    from exchange.withdrawals.models import AllowedAddress, AllowListSetting
+    from tests.console.conftest import verified_login
+
+    verified_login(client, trader)  # a session that passed two-factor, as the page needs
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.get(user=trader)
+    assert "/account/withdrawal-addresses/" in client.get("/accounts/security/").content.decode()
+    assert client.post("/account/withdrawal-addresses/", {"action": "on"}).status_code == 302
+    assert AllowListSetting.objects.get(user=trader).enabled
+    refused = client.post("/account/withdrawal-addresses/", {"action": "add", "asset": "ETH", "address": RECIPIENT,
+                                                              "otp_token": ""})  # (a wrong code would throttle the device)
+    assert refused.status_code == 403
+    assert not AllowedAddress.objects.exists()
+    added = client.post("/account/withdrawal-addresses/", {"action": "add", "asset": "ETH", "address": RECIPIENT,
+                                                            "otp_token": f"{totp(device.bin_key):06d}"})
+    assert added.status_code == 302
+    assert AllowedAddress.objects.get(user=trader).address == RECIPIENT
+    assert RECIPIENT in client.get("/account/withdrawal-addresses/").content.decode()
