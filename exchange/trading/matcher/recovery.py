@@ -12,8 +12,8 @@ from exchange.ledger.models import AccountKind, LedgerAccount
 from exchange.markets.models import Market
 from exchange.matching import OrderBook
 from exchange.matching.book import SNAPSHOT_VERSION
-from exchange.trading.matcher.apply import engine_order, order_state_from_row
 from exchange.trading.matcher.persist import ORDER_COLUMNS
+from exchange.trading.matcher.rows import engine_order, order_state_from_row
 from exchange.trading.matcher.state import MarketContext, OrderState
 from exchange.trading.models import MatcherState
 
