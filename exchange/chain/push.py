@@ -18,7 +18,7 @@ log = logging.getLogger("exchange.chain")
 
 
 def _user_group(user_id: int) -> str:
-    # The name the user stream's consumer joins (exchange/marketdata/publisher.user_group).
+    # The name the user stream's consumer joins (exchange/marketdata/groups.user_group).
     return f"user.{user_id}"
 
 

@@ -1,7 +1,7 @@
 """The ``candles:{interval}`` channel: each market's candle pushed as trades change it, and each
 closed candle sent once (with ``closed: true``).
 
-It runs in the matcher's fan-out process (``publisher.run_fanout``), after the batches' commits:
+It runs in the matcher's fan-out process (``fanout.run``), after the batches' commits:
 the candles it reads are the ones the matcher wrote in those transactions
 (``services.candles_upsert``), so a pushed candle is never ahead of the fills. It is sent to the
 group ``candles.{symbol}`` (one message per market and send, every interval's candles in it; a

@@ -13,9 +13,9 @@ from exchange.infra.net import client_ip_from_scope
 from exchange.infra.redis_clients import redis_client
 from exchange.marketdata import selectors
 from exchange.marketdata.auth import ws_api_key_authenticate
+from exchange.marketdata.groups import market_group, user_group, user_listeners_key, user_sequence_key
 from exchange.marketdata.hub import HubConsumer, frame_text
 from exchange.marketdata.layer import CLOSE_UNAVAILABLE, group_join
-from exchange.marketdata.publisher import market_group, user_group, user_listeners_key, user_sequence_key
 from exchange.markets.models import Market
 
 AUTH_TIMEOUT = 5.0

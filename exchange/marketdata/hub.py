@@ -3,8 +3,8 @@
 The public messages of a market (book, trades, status, ticker, candles) are the same for every
 socket that follows it. Through Channels groups, each one was stored in Redis once per socket and
 read back, decoded and encoded once per socket: with 1,000 subscribers a web process spent its
-CPU on that and delivery fell seconds behind. Instead, the publisher (the matcher's fan-out
-process) PUBLISHes each message once on the group's Redis channel; every web process has one
+CPU on that and delivery fell seconds behind. Instead, the matcher's fan-out process (``fanout.py``)
+PUBLISHes each message once on the group's Redis channel; every web process has one
 ``Hub`` subscribed to all of them, which decodes a message once and hands it to the queues of
 its own sockets; each frame is encoded to JSON text once per process (``frame_text``).
 

@@ -6,15 +6,8 @@ planned: the batch's book changes coalesced to one change per level, the checksu
 levels, and copies of the order states, all as of the end of that batch. ``send``, on the
 writer's thread once the batch has committed (a few hundred microseconds): the changes go into the
 Redis book with one Lua script that also moves the head to the batch's sequence and keeps the
-message for gap fill. Then the batch is handed to a fan-out process that the matcher spawns
-(``fanout_main``; a process so that its Python work never competes with matching for the
-GIL), which does everything that may wait on the network or the database: one Redis PUBLISH of
-the book message and trades for ``market.{symbol}`` (each web process's ``hub`` fans it out to
-its sockets), the ticker (at most once a second per market), the candles the trades changed
-(``candlefeed``, for the ``candles:{interval}`` channel), and each touched user's order, fill
-and balance messages as a Channels ``group_send`` to ``user.{id}`` with their per-user sequence.
-Errors are logged, never raised: a client that misses a message sees it in the sequence and
-repairs it (gap fill, or re-snapshot).
+message for gap fill. Then the batch is handed to the fan-out process that the matcher spawns
+(``fanout.py``), which sends the market and user messages, tickers and candles.
 
 The book chain: each book message has ``sequence`` (the market sequence after its batch) and
 ``prev_sequence`` (the ``sequence`` of the previous book message, which is the head the Lua
@@ -23,64 +16,23 @@ its own and publishes the difference, so a crash between a commit and its publis
 nothing; if Redis has no book at all, the book is written afresh (reset) and the gap-fill window
 starts again.
 """
-import asyncio
 import logging
 import multiprocessing
 import os
 import queue
 import threading
-import time
 from dataclasses import dataclass
 from decimal import Decimal
 
 import orjson
-from channels.layers import get_channel_layer
-from django.db import connection
 
 from exchange.infra.redis_clients import redis_client
+from exchange.marketdata import fanout
 from exchange.marketdata.bookstore import BookStore
 from exchange.marketdata.checksum import book_checksum, decimal_text
-from exchange.marketdata.hub import public_publish
 from exchange.marketdata.order_events import order_event
 
 log = logging.getLogger("exchange.marketdata")
-QUEUE_MAX = 20_000
-TICKER_EVERY = 1.0
-DRAIN_MAX = 200
-
-
-def market_group(symbol: str) -> str:
-    return f"market.{symbol}"
-
-
-def user_group(user_id: int) -> str:
-    return f"user.{user_id}"
-
-
-def user_sequence_key(user_id: int) -> str:
-    return f"md:user:{user_id}:seq"
-
-
-def user_listeners_key(user_id: int) -> str:
-    """How many ``/ws/user/`` sockets of this user are open (the consumer counts them)."""
-    return f"md:user:{user_id}:listeners"
-
-
-def touched_users(items: list[dict]) -> set[int]:
-    users = {o["user_id"] for item in items for o in item["orders"]}
-    for item in items:
-        users.update(item["balance_users"])
-        for fill in item["fills"]:
-            users.add(fill[5])
-            users.add(fill[6])
-    return users
-
-
-def only_for(items: list[dict], users: set[int]) -> list[dict]:
-    """The items cut down to what concerns ``users`` (a fill stays if either side is theirs)."""
-    return [{**item, "orders": [o for o in item["orders"] if o["user_id"] in users],
-             "fills": [f for f in item["fills"] if f[5] in users or f[6] in users],
-             "balance_users": [u for u in item["balance_users"] if u in users]} for item in items]
 
 
 class _Texts(dict):
@@ -257,129 +209,16 @@ class Publisher:
             "assets": (ctx.base_id, ctx.quote_id),
         }
 
-    # ------------------------------------------------------------------ background thread
+    # ------------------------------------------------------------------ writer thread
 
     def _ensure_worker(self) -> None:
         if self._worker is not None and self._worker.is_alive():
             return
         with self._lock:
             if self._worker is None or not self._worker.is_alive():
-                # A process, not a thread: fan-out to thousands of user groups is Python work
-                # that, in the matcher's process, competed with matching for the GIL (it halved
-                # a publishing matcher's throughput). Spawned, so it starts with no inherited
-                # database or Redis connection.
-                context = multiprocessing.get_context("spawn")
-                self.queue = context.Queue(maxsize=QUEUE_MAX)
-                self._worker = context.Process(target=fanout_main, args=(self.queue, os.getpid()),
-                                               name="marketdata-fanout", daemon=True)
-                self._worker.start()
-
-    def run_fanout(self, items_queue, parent_pid: int | None = None) -> None:
-        """The fan-out loop (in its own process): until the parent matcher is gone."""
-        from exchange.marketdata.candlefeed import CandleFeed  # needs the models: after django.setup()
-
-        loop = asyncio.new_event_loop()
-        candles = CandleFeed()
-        pending_tickers: dict[str, int] = {}
-        last_ticker: dict[str, float] = {}
-        while parent_pid is None or os.getppid() == parent_pid:
-            try:
-                items = [items_queue.get(timeout=0.25)]
-            except queue.Empty:
-                items = []
-            # Under load, send what has queued up together: one group_send per market and per
-            # user for many batches, instead of one per batch.
-            while items and len(items) < DRAIN_MAX:
-                try:
-                    items.append(items_queue.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                layer = get_channel_layer()
-                if items:
-                    self._send_markets(items)
-                    self._send_users(loop, layer, items)
-                    for item in items:
-                        if item["trades"] or item["book"]:
-                            pending_tickers[item["symbol"]] = item["market_id"]
-                # Also on idle turns: a candle closes when its bucket ends, trade or no trade.
-                candles.send(items, time.time())
-                now = time.monotonic()
-                for symbol, market_id in list(pending_tickers.items()):
-                    if now - last_ticker.get(symbol, 0) >= TICKER_EVERY:
-                        del pending_tickers[symbol]
-                        last_ticker[symbol] = now
-                        self._send_ticker(symbol, market_id)
-            except Exception:
-                log.exception("market data publishing failed")
-                try:
-                    connection.close()
-                except Exception:
-                    log.debug("closing the publisher's connection failed", exc_info=True)
-
-    def _send_markets(self, items: list[dict]) -> None:
-        """Per market, the frames of these batches in order: book, trades, status. Every frame
-        has a ``sequence`` (a trade's is its own, the others their batch's), which is what the
-        consumer compares with its snapshot's."""
-        frames: dict[str, list[dict]] = {}
-        for item in items:
-            symbol = item["symbol"]
-            out = frames.setdefault(symbol, [])
-            if item["book"]:
-                out.append(item["book"])
-            out.extend({"type": "trade", "market": symbol, "trade_id": f"{symbol}:{t['sequence']}", **t}
-                       for t in item["trades"])
-            if item["status_changed"]:
-                out.append({"type": "status", "market": symbol, "sequence": item["sequence"], "status": item["status"]})
-        public_publish(redis_client(), [(market_group(symbol), {"type": "md.batch", "frames": out})
-                                        for symbol, out in frames.items() if out])
-
-    def _send_ticker(self, symbol: str, market_id: int) -> None:
-        from exchange.marketdata.messages import ticker_message
-        from exchange.marketdata.selectors import _tickers
-
-        ticker = _tickers(market_id, None)[0]
-        public_publish(redis_client(), [(market_group(symbol), {"type": "md.ticker", "ticker": ticker_message(ticker)})])
-
-    def _send_users(self, loop, layer, items: list[dict]) -> None:
-        from exchange.marketdata.messages import user_events
-
-        # Only users with a socket open get messages: most accounts that trade (programs using
-        # REST) never listen, and building and sending their frames was most of the fan-out's
-        # work. A socket counts itself before it joins its group and reads its sequence, so a
-        # batch it misses is in what its page loads after subscribing.
-        users = sorted(touched_users(items))
-        if not users:
-            return
-        counts = redis_client().mget([user_listeners_key(u) for u in users])
-        listening = {u for u, count in zip(users, counts, strict=True) if count is not None and int(count) > 0}
-        if not listening:
-            return
-        events = {u: frames for u, frames in user_events(only_for(items, listening)).items() if u in listening}
-        if not events:
-            return
-        pipe = redis_client().pipeline(transaction=False)
-        users = sorted(events)
-        for user_id in users:
-            pipe.incrby(user_sequence_key(user_id), len(events[user_id]))
-        lasts = pipe.execute()
-        for user_id, last in zip(users, lasts, strict=True):
-            frames = events[user_id]
-            for offset, frame in enumerate(frames):
-                frame["sequence"] = last - len(frames) + 1 + offset
-            loop.run_until_complete(layer.group_send(user_group(user_id), {"type": "user.events", "events": frames}))
-
+                self.queue, self._worker = fanout.start(os.getpid())
 
 _publisher = Publisher()
-
-
-def fanout_main(items_queue, parent_pid: int) -> None:
-    """Entry point of the fan-out process that the matcher's publisher spawns."""
-    import django
-
-    django.setup()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    Publisher().run_fanout(items_queue, parent_pid)
 
 
 def prepare_batch(ctx, book, plan) -> PreparedBatch | None:

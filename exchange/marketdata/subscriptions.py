@@ -13,8 +13,8 @@ from django.conf import settings
 
 from exchange.errors import ExchangeError
 from exchange.marketdata.candlefeed import candles_group
+from exchange.marketdata.groups import market_group
 from exchange.marketdata.models import INTERVALS
-from exchange.marketdata.publisher import market_group
 from exchange.markets.rules import market_symbol_parse
 
 # Carried by the market's group (``market.{symbol}``, as for /ws/markets/{symbol}/).

@@ -5,8 +5,8 @@ import asyncio
 import pytest
 import redis
 
+from exchange.marketdata.groups import market_group
 from exchange.marketdata.hub import SOCKET_QUEUE_MAX, hub, public_publish
-from exchange.marketdata.publisher import market_group
 from tests.conftest import TEST_REDIS_DB
 from tests.marketdata.conftest import communicator, receive
 

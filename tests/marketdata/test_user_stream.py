@@ -224,7 +224,7 @@ def test_frames_are_built_only_for_users_with_a_socket_open(market, make_user, s
     count goes back down when the socket closes."""
     import redis
 
-    from exchange.marketdata.publisher import user_listeners_key, user_sequence_key
+    from exchange.marketdata.groups import user_listeners_key, user_sequence_key
     from exchange.trading.services import order_place
 
     client = redis.Redis.from_url(redis_url)
