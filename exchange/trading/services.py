@@ -247,6 +247,8 @@ def market_command(*, market: str, kind: str, reason: str, status: str | None = 
             raise ExchangeError("invalid_status", f"status must be one of {', '.join(MarketStatus.values)}")
         payload["status"] = status
     if kind == CommandKind.CANCEL_USER:
+        if user_id is None:  # found by mypy: int(None) was a TypeError, a 500 to the caller
+            raise ExchangeError("user_required", "cancelling a user's orders needs the user")
         payload["user_id"] = int(user_id)
     command = Command.objects.create(market=market_row, kind=kind, payload=payload)
     _publish_after_commit(market_row.symbol, command)

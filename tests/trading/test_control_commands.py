@@ -157,3 +157,10 @@ def test_a_cancel_that_overtakes_its_order_replays_in_the_same_order(market, mak
     cancel.refresh_from_db()
     assert cancel.applied_position < place.applied_position
     assert verify_market(market).problems == []
+
+
+def test_a_user_cancel_without_a_user_is_refused_and_queues_nothing(market):
+    with pytest.raises(ExchangeError) as refused:
+        market_command(market=market.symbol, kind="cancel_user", reason="compliance hold")
+    assert refused.value.code == "user_required"
+    assert not Command.objects.exists()
