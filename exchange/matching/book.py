@@ -85,14 +85,14 @@ class OrderBook:
             # self._crosses(order.side, order.price), inlined for the commonest command.
             if order.side is BUY:
                 keys = self._asks.keys
-                crosses = bool(keys) and -keys[-1] <= order.price
+                crosses = bool(keys) and -keys[-1] <= order.price  # type: ignore[operator]  # a limit order has a price (validate_order)
             else:
                 keys = self._bids.keys
-                crosses = bool(keys) and keys[-1] >= order.price
+                crosses = bool(keys) and keys[-1] >= order.price  # type: ignore[operator]  # a limit order has a price (validate_order)
             if not crosses:
                 if order.tif is GTC:  # the common case: an order that only adds liquidity
                     events: list[Event] = [Accepted(order)]
-                    self._rest(order, order.quantity, events)
+                    self._rest(order, order.quantity, events)  # type: ignore[arg-type]  # a limit order has a quantity (validate_order)
                     return events
             elif order.post_only:
                 return [Rejected(order_id, order.account, "submit", POST_ONLY_WOULD_TAKE)]
@@ -104,7 +104,7 @@ class OrderBook:
         else:
             last = self._last_price
             if last is not None and (
-                last >= order.stop_price if order.side is BUY else last <= order.stop_price
+                last >= order.stop_price if order.side is BUY else last <= order.stop_price  # type: ignore[operator]  # a stop order has a stop price (validate_order)
             ):
                 self._trigger_stops(None, deque([(order, last)]), events)
             else:
@@ -148,7 +148,7 @@ class OrderBook:
         old = resting.order
         reason = validate_amend(old, quantity, price)
         new_price = old.price if price is None else price
-        if reason is None and new_price != old.price and old.post_only and self._crosses(old.side, new_price):
+        if reason is None and new_price != old.price and old.post_only and self._crosses(old.side, new_price):  # type: ignore[arg-type]  # a resting order has a price
             reason = POST_ONLY_WOULD_TAKE
         if reason is not None:
             return [Rejected(order_id, resting.account, "amend", reason)]
@@ -184,7 +184,7 @@ class OrderBook:
             return [Rejected(order_id, stop.account, "amend", reason)]
         new_price = stop.price if price is None else price
         new_quantity = stop.quantity if quantity is None else quantity
-        keep = new_price == stop.price and new_quantity <= stop.quantity
+        keep = new_price == stop.price and new_quantity <= stop.quantity  # type: ignore[operator]  # a waiting stop has a quantity (validate_order)
         self._stops.replace(replace(stop, price=new_price, quantity=new_quantity), keep)
         return [Amended(order_id, stop.account, new_price, new_quantity, keep)]
 
@@ -232,7 +232,8 @@ class OrderBook:
 
     def snapshot(self) -> dict:
         """The whole state as plain JSON-serialisable data, orders in priority order."""
-        bids, asks = ([] for _ in range(2))
+        bids: list[dict] = []
+        asks: list[dict] = []
         for out, ladder in ((bids, self._bids), (asks, self._asks)):
             for level in ladder.in_priority():
                 for resting in level:
@@ -290,7 +291,7 @@ class OrderBook:
         """Queue ``order`` with open ``quantity`` at the back of its price level."""
         price = order.price
         ladder = self._bids if order.side is BUY else self._asks
-        level = ladder.levels.get(price) or ladder.add_level(price)
+        level = ladder.levels.get(price) or ladder.add_level(price)  # type: ignore[arg-type]  # only limit orders rest: they have a price
         resting = RestingOrder(order, quantity, level)
         # level.append(resting), inlined: this is the hottest path of the engine.
         tail = level.tail
@@ -303,14 +304,14 @@ class OrderBook:
         level.total += quantity
         self._orders[order.order_id] = resting
         if events is not None:
-            events.append(BookLevel(level.side, price, level.total))
+            events.append(BookLevel(level.side, price, level.total))  # type: ignore[arg-type]  # only limit orders rest: they have a price
 
     def _execute(
         self, order: Order, quantity: int | None, events: list[Event]
     ) -> tuple[int, int] | None:
         """Match ``order`` as the incoming order with open ``quantity``, then rest or cancel
         what is left. Returns the (lowest, highest) trade price, or None if nothing traded."""
-        if order.tif is FOK and not self._fok_fillable(order, quantity):
+        if order.tif is FOK and not self._fok_fillable(order, quantity):  # type: ignore[arg-type]  # FOK applies to orders with a quantity (validate_order)
             events.append(Cancelled(order.order_id, order.account, quantity, FOK_NOT_FILLABLE))
             return None
         budget = order.quote_quantity
@@ -414,7 +415,7 @@ class OrderBook:
                     keys.pop()
                 append(BookLevel(level.side, price, level.total))
             if budget is not None:
-                budget -= (level_quantity - quantity) * price
+                budget -= (level_quantity - quantity) * price  # type: ignore[operator]  # quantity is set on every path that reaches here
             elif not quantity:
                 break
             if stp_cancelled:
@@ -462,5 +463,5 @@ class OrderBook:
             if not queue:
                 return
             order, trigger_price = queue.popleft()
-            events.append(Triggered(order.order_id, order.account, order.stop_price, trigger_price))
+            events.append(Triggered(order.order_id, order.account, order.stop_price, trigger_price))  # type: ignore[arg-type]  # a triggered order is a stop order: it has a stop price
             trades = self._execute(order, order.quantity, events)

@@ -41,7 +41,7 @@ class StopBook:
         self._next_sequence = sequence + 1
         self.by_id[order.order_id] = (sequence, order)
         side = self._buys if order.side is Side.BUY else self._sells
-        insort(side, (order.stop_price, sequence, order.order_id))
+        insort(side, (order.stop_price, sequence, order.order_id))  # type: ignore[misc]  # a stop order has a stop price
 
     def remove(self, order_id: int) -> Order | None:
         """Take a waiting stop out; None if there is none with this id."""
