@@ -110,7 +110,7 @@ def _check_group(requests: list[PlaceRequest]) -> tuple[list, list[_Candidate]]:
     tiers = {quote_id: fee_tiers(quote_id=quote_id) for quote_id in {m.quote_id for m in markets.values()}}
     cap = settings.EXCHANGE_MAX_OPEN_ORDERS
     candidates: list[_Candidate] = []
-    claimed_client_ids: dict[tuple[int, str], int] = {}  # earlier in this group -> its index
+    claimed_client_ids: dict[tuple[int, str | None], int] = {}  # earlier in this group -> its index
     for i in live:
         request = requests[i]
         try:
@@ -229,5 +229,10 @@ def _write(candidates: list[_Candidate]) -> list[bool]:
         for order in orders:
             order._state.adding = False  # saved, as bulk_create would leave it
             by_market[order.market.symbol].append(command_of[order.pk])
-        transaction.on_commit(lambda: [publish_commands(symbol, sorted(ids)) for symbol, ids in by_market.items()])
+
+        def publish() -> None:
+            for symbol, ids in by_market.items():
+                publish_commands(symbol, sorted(ids))
+
+        transaction.on_commit(publish)
     return placed

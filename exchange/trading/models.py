@@ -62,6 +62,8 @@ class Order(models.Model):
     is_waiting_stop = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Not a column: order_amend sets it on the order it returns (did the amend keep time priority?).
+    priority_kept: bool | None = None
 
     class Meta:
         indexes = [

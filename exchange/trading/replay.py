@@ -98,7 +98,7 @@ def verify_market(market: Market) -> ReplayReport:
 
     ctx = market_context(market)
     ctx.sequence, ctx.last_hash, ctx.status, ctx.last_price, ctx.applied_commands = 0, GENESIS, "trading", None, 0
-    book, orders = OrderBook(), {}
+    book, orders = OrderBook(), dict[int, OrderState]()
     commands = applied_commands(market.pk)
     journal, fills = [], []
     for command in commands:  # one command per batch: batching must not change the outcome

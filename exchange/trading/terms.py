@@ -43,14 +43,19 @@ def protection_price(market: Market, reference: Decimal | None) -> Decimal:
 def order_terms(market: Market, checked: CheckedOrder, *, time_in_force: str) -> OrderTerms:
     """The engine order type, time in force, price and the hold for ``checked`` on ``market``."""
     kind = checked.order_type
+    # The asserts restate what markets.rules guaranteed when it checked the order.
     if checked.side == "sell":
+        assert checked.quantity is not None, "a sell is always by quantity"
         return OrderTerms(kind, time_in_force if kind in ("limit", "stop_limit") else "ioc",
                           checked.price, market.base, checked.quantity)
     if kind in ("limit", "stop_limit"):
+        assert checked.price is not None, "a limit order has a price"
+        assert checked.quantity is not None, "a limit order has a quantity"
         return OrderTerms(kind, time_in_force, checked.price, market.quote, checked.price * checked.quantity)
     if kind == "market" and checked.quote_amount is not None:
         return OrderTerms("market", "ioc", None, market.quote, checked.quote_amount)
     reference = checked.stop_price if kind == "stop_market" else market.last_price
     price = protection_price(market, reference)
     engine_type = "stop_limit" if kind == "stop_market" else "limit"
+    assert checked.quantity is not None, "a market buy not by quote amount is by quantity"
     return OrderTerms(engine_type, "ioc", price, market.quote, price * checked.quantity)

@@ -3,6 +3,7 @@
 The same commands applied to the same state always give the same plan, which is what lets
 ``verify_journal`` replay the journal through a fresh engine and compare it event by event.
 """
+from datetime import datetime
 from decimal import Decimal
 
 from exchange.ledger.postings import AVAILABLE, HELD, PostingSpec, TradeLegs, fee_amount, trade_postings
@@ -35,7 +36,7 @@ class BatchApplier:
         self.book = book
         self.orders = orders
         self.plan = BatchPlan()
-        self._ts = None
+        self._ts: datetime  # the created_at of the command being applied, set by apply() first
         self._touched: list[OrderState] = []
 
     # ------------------------------------------------------------------ journal
@@ -110,7 +111,7 @@ class BatchApplier:
         return self.plan
 
     def _apply_place(self, command: CommandRow) -> None:
-        row = command.order
+        row = command.order_row
         state = self.orders.get(row["id"])
         if state is not None and state.status != "pending":
             return  # cancelled before the matcher saw it, or applied before: nothing to do
@@ -131,7 +132,7 @@ class BatchApplier:
         self._handle(self.book.submit(order), row=row)
 
     def _apply_cancel(self, command: CommandRow) -> None:
-        row = command.order
+        row = command.order_row
         order_id = row["id"]
         state = self.orders.get(order_id)
         if state is None and row["status"] == "pending":
@@ -155,7 +156,7 @@ class BatchApplier:
         service added to the hold joins the order's hold here; when the amend cannot apply (the
         order is finished, a fill left it needing more than it holds, the engine refuses it)
         nothing changes but that amount going back to available (``_normalise_hold``)."""
-        row = command.order
+        row = command.order_row
         payload = command.payload
         added = Decimal(payload.get("hold_added") or 0)
         state = self.orders.get(row["id"])
@@ -181,6 +182,8 @@ class BatchApplier:
         if open_after is None or open_after <= 0:
             return  # filled meanwhile up to (or past) the new quantity
         limit = state.engine_price if price is None else price
+        if limit is None:
+            return  # only a limit order rests to be amended (services.order_amend checks it)
         needed = open_after if state.side == "sell" else limit * open_after
         if needed > state.hold_remaining:
             return  # a fill since the amend was asked leaves the order short of funds for it

@@ -56,7 +56,9 @@ def open_order_rows(market_id: int) -> list[dict]:
 def rebuild(market: Market) -> tuple[MarketContext, OrderBook, dict[int, OrderState]]:
     """The matcher's state for ``market`` as of the last commit."""
     ctx = market_context(market)
-    bids, asks, stops = [], [], []
+    bids: list[dict] = []
+    asks: list[dict] = []
+    stops: list[dict] = []
     orders: dict[int, OrderState] = {}
     for row in open_order_rows(market.pk):
         fees = row.pop("fees")

@@ -28,10 +28,12 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
+from typing import cast
 
 import psycopg
 import redis
 from django.db import DatabaseError, connection, transaction
+from redis.typing import KeyT, StreamIdT
 
 from exchange.infra.redis_clients import redis_client
 from exchange.markets.models import Market
@@ -46,6 +48,16 @@ from exchange.trading.matcher.sink import matcher_sink
 from exchange.trading.matcher.state import BatchPlan, MarketContext, OrderState
 from exchange.trading.matcher.writer import BatchWriter
 from exchange.trading.streams import CONSUMER, GROUP, stream_key
+
+StreamEntries = list[tuple[bytes, dict[bytes, bytes]]]
+
+
+def _read_group(streams: dict[KeyT, StreamIdT], *, count: int,
+                block: int | None = None) -> list[tuple[bytes | str, StreamEntries]]:
+    """XREADGROUP as this matcher's group, its reply typed: redis-py declares the union of the
+    RESP2 and RESP3 shapes, and our client speaks RESP2, a list of (stream, entries); [] for none."""
+    reply = redis_client().xreadgroup(GROUP, CONSUMER, streams, count=count, block=block)
+    return cast(list[tuple[bytes | str, StreamEntries]], reply or [])
 
 log = logging.getLogger("exchange.matcher")
 LOCK_NAMESPACE = 0x6D61  # "ma": keeps our advisory lock keys apart from anyone else's
@@ -240,9 +252,9 @@ class Matcher:
         """Process entries delivered and never acknowledged (before a crash, or to a process
         that lost its lock). Call with nothing in flight: this process's own batches ack theirs."""
         key = stream_key(owned.ctx.symbol)
-        after = "0"
+        after: bytes | str = "0"
         while True:  # pending entries after ``after``: the ones just planned are still pending
-            reply = redis_client().xreadgroup(GROUP, CONSUMER, {key: after}, count=self.batch_size)
+            reply = _read_group({key: after}, count=self.batch_size)
             entries = reply[0][1] if reply else []
             if not entries:
                 return
@@ -284,9 +296,9 @@ class Matcher:
 
     def _step(self) -> None:
         self.writer.wait(at_most=self.in_flight)
-        streams = {stream_key(s): ">" for s in self.owned}
+        streams: dict[KeyT, StreamIdT] = {stream_key(s): ">" for s in self.owned}
         try:
-            reply = redis_client().xreadgroup(GROUP, CONSUMER, streams, count=self.batch_size, block=self.block_ms)
+            reply = _read_group(streams, count=self.batch_size, block=self.block_ms)
         except redis.ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
@@ -300,8 +312,8 @@ class Matcher:
         if not reply:
             self._when_idle()
         by_key = {stream_key(s): s for s in self.owned}
-        for key, entries in reply or []:
-            key = key.decode() if isinstance(key, bytes) else key
+        for stream, entries in reply:
+            key = stream.decode() if isinstance(stream, bytes) else stream
             self._process(self.owned[by_key[key]], entries)
         now = time.monotonic()
         for owned in self.owned.values():

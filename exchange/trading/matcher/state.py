@@ -67,6 +67,13 @@ class CommandRow:
     order: dict | None = None  # the order row's columns (see persist.ORDER_COLUMNS)
     market_id: int | None = None
 
+    @property
+    def order_row(self) -> dict:
+        """The order's columns, for the commands about one order (place, cancel, amend)."""
+        if self.order is None:
+            raise ValueError(f"command {self.command_id} ({self.kind}) has no order")
+        return self.order
+
     def market_matches(self, market_id: int) -> bool:
         return self.market_id == market_id
 
