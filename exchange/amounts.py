@@ -50,6 +50,12 @@ def parse_decimal(value: object, *, field: str = "amount") -> Decimal:
     return number
 
 
+def decimal_places(step: Decimal) -> int:
+    """Decimal places a tick or lot size shows (0.01 -> 2, 1 -> 0, 5E+1 -> 0); 0 for NaN/infinity."""
+    exponent = step.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
 def check_positive_amount(amount: Decimal, *, decimals: int, field: str = "amount") -> Decimal:
     """Refuse zero, negative amounts and amounts with more decimals than the asset has."""
     if amount <= 0:

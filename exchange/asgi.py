@@ -40,8 +40,10 @@ get_resolver().url_patterns  # noqa: B018  # Twisted parses no POST body Daphne 
 application = ProtocolTypeRouter(
     {
         # /healthz first (never shed); then bounded in-flight requests with fast 503s.
+        # The ignore: a2wsgi, Django and FrontDoor each spell the standard WSGI and ASGI
+        # callables with their own protocol types, which mypy cannot match.
         "http": LivenessProbe(FrontDoor.from_settings(
-            WSGIMiddleware(django_wsgi_app, workers=settings.EXCHANGE_WEB_THREADS))),
+            WSGIMiddleware(django_wsgi_app, workers=settings.EXCHANGE_WEB_THREADS))),  # type: ignore[arg-type]
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -30,8 +30,9 @@ def price_chart(*, samples: list[dict], accounts: list, start: datetime, end: da
         payload = s["payload"]
         if s["type"] in ("order_accepted", "order_amended", "order_cancelled") and str(payload.get("account")) in keys:
             marks.append(s)
-            if payload.get("price"):
-                prices.append(_num(payload["price"]))
+            order_price = _num(payload.get("price"))
+            if order_price:
+                prices.append(order_price)
     if not prices:
         return mark_safe('<p class="muted">No prices in the journal around this episode.</p>')
     low, high = min(prices), max(prices)
@@ -70,22 +71,23 @@ def price_chart(*, samples: list[dict], accounts: list, start: datetime, end: da
         if points:
             out.append(f'<polyline class="{side}" points="{" ".join(points)}"/>')
     for s in samples:
-        if s["type"] == "trade" and s["price"]:
+        trade_price = _num(s["price"]) if s["type"] == "trade" else None
+        if trade_price:
             mine = str(s["payload"].get("buyer")) in keys or str(s["payload"].get("seller")) in keys
-            out.append(f'<circle class="fill-dot{" mine" if mine else ""}" cx="{x(s["ts"]):.1f}" cy="{y(_num(s["price"])):.1f}" '
+            out.append(f'<circle class="fill-dot{" mine" if mine else ""}" cx="{x(s["ts"]):.1f}" cy="{y(trade_price):.1f}" '
                        f'r="{4 if mine else 2.5}"><title>#{s["seq"]} trade {escape(str(s["payload"].get("quantity")))} @ '
                        f'{escape(str(s["price"]))}</title></circle>')
-    known: dict = {}
+    known: dict[object, Decimal | None] = {}
     for s in marks:
         payload = s["payload"]
-        price = _num(payload.get("price")) or known.get(payload.get("order_id"))
-        known[payload.get("order_id")] = price
-        if price is None:
+        marked = _num(payload.get("price")) or known.get(payload.get("order_id"))
+        known[payload.get("order_id")] = marked
+        if marked is None:
             continue
-        cx, cy = x(s["ts"]), y(price)
+        cx, cy = x(s["ts"]), y(marked)
         kind = s["type"].split("_")[1]
         side = payload.get("side", "")
-        title = escape(f"#{s['seq']} {kind} order {payload.get('order_id')} {side} {payload.get('quantity', '')} @ {price}")
+        title = escape(f"#{s['seq']} {kind} order {payload.get('order_id')} {side} {payload.get('quantity', '')} @ {marked}")
         if kind == "cancelled":
             out.append(f'<path class="order cancelled" d="M{cx - 4:.1f},{cy - 4:.1f}L{cx + 4:.1f},{cy + 4:.1f}'
                        f'M{cx - 4:.1f},{cy + 4:.1f}L{cx + 4:.1f},{cy - 4:.1f}"><title>{title}</title></path>')

@@ -60,7 +60,7 @@ class BacktestForm(forms.Form):
                              help_text='{"spoofing": {"alert_score": 0.7}}')
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if not data.get("events") and not data.get("market"):
             raise forms.ValidationError("upload an event log or choose a market")
         return data

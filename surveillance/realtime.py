@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
@@ -43,7 +43,7 @@ class MarketFollower:
         self.stream = selectors.EventStream(owners)
         position, _ = ConsumerPosition.objects.get_or_create(market=market)
         self.position = position.last_sequence
-        self.clock = None
+        self.clock: datetime | None = None
         self.warmed = self._warm(warmup)
 
     def _feed(self, row: JournalEvent) -> list:
@@ -106,7 +106,7 @@ class Consumer:
     def __init__(self, markets: list[str] | None = None, *, warmup: timedelta = WARMUP):
         self.fixed_markets = [m.upper() for m in markets] if markets else None
         self.warmup = warmup
-        self.version = None
+        self.version: tuple | None = None
         self.followers: dict[str, MarketFollower] = {}
 
     def _markets(self) -> list[str]:

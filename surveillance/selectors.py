@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, Min, Q, QuerySet
@@ -248,7 +249,8 @@ def window_sequences(alert: Alert) -> tuple[int | None, int | None]:
 
 def precision_by_detector() -> list[dict]:
     """Per detector: alerts raised, open, closed by disposition, and precision of the closed ones."""
-    rows = {name: {"typology": name, "raised": 0, "open": 0, **{d.value: 0 for d in Disposition}} for name in TYPOLOGIES}
+    rows: dict[str, dict[str, Any]] = {
+        name: {"typology": name, "raised": 0, "open": 0, **{d.value: 0 for d in Disposition}} for name in TYPOLOGIES}
     for row in Alert.objects.values("typology", "status", "disposition").annotate(n=Count("id")):
         entry = rows.setdefault(row["typology"], {"typology": row["typology"], "raised": 0, "open": 0,
                                                   **{d.value: 0 for d in Disposition}})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -95,6 +96,8 @@ def _record(*, actor, ip, action: str, alert: Alert | None = None, case: Case | 
                                actor_username=getattr(actor, "username", "") or "", action=action,
                                before=before, after=after, comment=comment)
     target = alert or case
+    if target is None:
+        raise ValueError("a review event is about an alert or a case")
     audit_record(actor=actor, ip=ip, action=f"surveillance.{'alert' if alert else 'case'}_{action}",
                  object_type=f"surveillance.{'alert' if alert else 'case'}", object_id=target.pk,
                  before=before, after=after, reason=comment, source=AuditSource.CONSOLE)
@@ -183,7 +186,7 @@ def alert_close(*, actor, alert_id: int, disposition: str, comment: str, ip: str
 
 
 @transaction.atomic
-def case_create(*, actor, title: str, alert_ids: list[int] = (), ip: str | None = None) -> Case:
+def case_create(*, actor, title: str, alert_ids: Sequence[int] = (), ip: str | None = None) -> Case:
     _check_reviewer(actor)
     if not title.strip():
         raise ExchangeError("title_required", "a case needs a title")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable, Iterator
 from functools import wraps
 
 from django.contrib import messages
@@ -115,7 +116,7 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
     window = selectors.alert_window(alert)
     first, last = selectors.window_sequences(alert)
     chart, book = None, None
-    if last is not None:
+    if first is not None and last is not None:  # both or neither: one aggregate
         _, samples = selectors.replay(market=alert.market, upto=last, sample_from=window[0])
         chart = charts.price_chart(samples=samples, accounts=alert.accounts, start=alert.start, end=alert.end,
                                    window=window)
@@ -288,8 +289,9 @@ def parameters(request):
                 raw = request.POST.get(field["name"], "").strip()
                 if raw == "" or raw == str(field["default"]):
                     continue
-                kind = {"int": int, "float": float, "bool": lambda v: v.lower() in ("1", "true", "yes", "on")}.get(
-                    field["type"], str)
+                parsers: dict[str, Callable[[str], object]] = {
+                    "int": int, "float": float, "bool": lambda v: v.lower() in ("1", "true", "yes", "on")}
+                kind = parsers.get(field["type"], str)
                 values[field["name"]] = kind(raw)
             services.parameters_set(actor=request.user, typology=typology, values=values,
                                     comment=request.POST.get("comment", ""), ip=client_ip(request))
@@ -344,7 +346,7 @@ def backtest(request):
                 params = {}
             if d["events"]:
                 text = io.TextIOWrapper(d["events"].file, encoding="utf-8")
-                events = (json.loads(line) for line in text if line.strip())
+                events: Iterator[dict] = (json.loads(line) for line in text if line.strip())
                 source = f"upload {d['events'].name}"
             else:
                 market = d["market"].upper()

@@ -12,8 +12,8 @@ from django.http import HttpRequest
 
 def axes_username(request: HttpRequest, credentials: dict | None = None) -> str | None:
     """axes' own reading (the credentials, else the posted form), cut to the model's length."""
-    field = settings.AXES_USERNAME_FORM_FIELD
+    field = settings.AXES_USERNAME_FORM_FIELD  # type: ignore[misc]  # axes' setting, which django-stubs cannot know
     username = credentials.get(field) if credentials else getattr(request, "data", request.POST).get(field)
     if username is None:
         return None
-    return str(username)[: get_user_model()._meta.get_field(get_user_model().USERNAME_FIELD).max_length]
+    return str(username)[: get_user_model()._meta.get_field(get_user_model().USERNAME_FIELD).max_length]  # type: ignore[union-attr]  # the username field is a CharField

@@ -36,7 +36,7 @@ class SecondFactorMiddleware:
         if path.startswith("/admin/login/"):
             return _to("login", request.GET.get("next") or "/admin/")
         user = request.user
-        if user.is_authenticated and not user.is_verified():
+        if user.is_authenticated and not user.is_verified():  # type: ignore[attr-defined]  # django-otp's OTPMiddleware adds is_verified
             exempt = path in (reverse("login_verify"), reverse("logout")) or path.startswith("/static/")
             if not exempt and TOTPDevice.objects.filter(user=user, confirmed=True).exists():
                 if path.startswith("/api/"):

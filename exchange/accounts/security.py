@@ -28,7 +28,7 @@ from exchange.infra.qr import qr_svg_data_uri
 RECOVERY_CODE_COUNT = 10
 RECOVERY_DEVICE_NAME = "recovery"
 
-_CHANGE_MAIL = {
+_CHANGE_MAIL: dict[str, str] = {
     SecurityEvent.Kind.TWO_FACTOR_ENABLED: "Two-factor authentication was turned on for your account.",
     SecurityEvent.Kind.TWO_FACTOR_CHANGED: "The authenticator of your account was replaced.",
     SecurityEvent.Kind.TWO_FACTOR_DISABLED: "Two-factor authentication was turned off for your account.",

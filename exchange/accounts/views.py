@@ -112,7 +112,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
 def login_verify(request: HttpRequest) -> HttpResponse:
     """The code step: a current code from the authenticator, or a one-time recovery code."""
     user = login_flow.login_pending_user(request)
-    if user is None and request.user.is_authenticated and not request.user.is_verified():
+    if user is None and request.user.is_authenticated and not request.user.is_verified():  # type: ignore[attr-defined]  # added by django-otp's OTPMiddleware
         user = request.user  # a session from before two-step login, or a staff one to verify
     if user is None:
         return redirect("login")

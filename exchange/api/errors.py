@@ -58,8 +58,8 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.ValidationError):
         field, message = _first_message(exc.detail)
-        code = f"invalid_{field}" if field and field != "non_field_errors" else "invalid_request"
-        return error_response(code, f"{field}: {message}" if field else message, status.HTTP_400_BAD_REQUEST)
+        invalid = f"invalid_{field}" if field and field != "non_field_errors" else "invalid_request"
+        return error_response(invalid, f"{field}: {message}" if field else message, status.HTTP_400_BAD_REQUEST)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -1,11 +1,16 @@
 """Decimals as plain strings (no exponent, no trailing zeros) in every API response."""
 import re
 from decimal import Decimal
+from typing import overload
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 
+@overload
+def decimal_str(value: Decimal) -> str: ...
+@overload
+def decimal_str(value: Decimal | None) -> str | None: ...
 def decimal_str(value: Decimal | None) -> str | None:
     if value is None:
         return None

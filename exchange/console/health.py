@@ -13,6 +13,7 @@ Per market:
 """
 import time
 import zlib
+from collections.abc import Mapping
 from datetime import timedelta
 
 import redis
@@ -80,7 +81,7 @@ def market_health() -> list[dict]:
     for market in Market.objects.only("id", "symbol", "status").order_by("symbol"):
         state = states.get(market.pk)
         pid = holders.get(zlib.crc32(market.symbol.encode()))
-        backlog = unapplied.get(market.pk, {"n": 0, "oldest": None})
+        backlog: Mapping = unapplied.get(market.pk, {"n": 0, "oldest": None})
         heartbeat_age = None if state is None or state.heartbeat_at is None else (now - state.heartbeat_at).total_seconds()
         oldest_age = None if backlog["oldest"] is None else max(0.0, (now - backlog["oldest"]).total_seconds())
         row = {

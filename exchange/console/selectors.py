@@ -1,4 +1,5 @@
 """The console's reads: market overview, user search and detail, funds queues."""
+from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 
@@ -7,6 +8,7 @@ from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from exchange.accounts.models import ApiKey, Profile
+from exchange.amounts import decimal_places
 from exchange.audit.models import LoginRecord
 from exchange.console.models import ApprovalRequest, ApprovalStatus
 from exchange.ledger.models import Balance, Posting, Withdrawal, WithdrawalStatus
@@ -34,8 +36,8 @@ def market_overview() -> list[dict]:
     }
     rows = []
     for market in Market.objects.select_related("base", "quote").order_by("symbol"):
-        f = fills.get(market.pk, {})
-        b = books.get(market.pk, {})
+        f: Mapping = fills.get(market.pk, {})
+        b: Mapping = books.get(market.pk, {})
         rows.append({
             "market": market.symbol, "status": market.status, "last_price": market.last_price,
             "volume_24h": f.get("volume") or 0, "notional_24h": f.get("notional") or 0, "trades_24h": f.get("trades") or 0,
@@ -44,11 +46,6 @@ def market_overview() -> list[dict]:
             "tick_size": market.tick_size, "lot_size": market.lot_size,
         })
     return rows
-
-
-def _places(step: Decimal) -> int:
-    """Decimal places of a tick or lot size (0.01 -> 2, 1 -> 0, 5E+1 -> 0)."""
-    return max(0, -step.normalize().as_tuple().exponent)
 
 
 def _at(value, places: int) -> str | None:
@@ -61,7 +58,7 @@ def market_overview_text() -> list[dict]:
     strings (the columns are NUMERIC with 18 places, which ``str()`` shows in full)."""
     rows = []
     for row in market_overview():
-        price_places, quantity_places = _places(row["tick_size"]), _places(row["lot_size"])
+        price_places, quantity_places = decimal_places(row["tick_size"]), decimal_places(row["lot_size"])
         rows.append({
             **row,
             "last_price": _at(row["last_price"], price_places), "best_bid": _at(row["best_bid"], price_places),

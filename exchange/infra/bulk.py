@@ -7,7 +7,9 @@ per model, with one array parameter per column whatever the number of rows; the 
 through each field's ``pre_save`` and ``get_db_prep_save`` exactly as ``bulk_create`` would
 send them.
 """
+from collections.abc import Sequence
 from functools import cache
+from typing import cast
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Field, Model
@@ -17,13 +19,13 @@ from django.db.models import Field, Model
 def _statement(model: type[Model], with_pk: bool) -> tuple[str, tuple[Field, ...]]:
     connection = connections[DEFAULT_DB_ALIAS]
     fields = tuple(f for f in model._meta.concrete_fields if with_pk or not f.primary_key)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    columns = ", ".join(connection.ops.quote_name(cast(str, f.column)) for f in fields)  # concrete: has a column
     arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
     table = connection.ops.quote_name(model._meta.db_table)
     return f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})", fields
 
 
-def unnest_insert(model: type[Model], objects: list[Model], *, with_pk: bool = False) -> tuple[str, list]:
+def unnest_insert(model: type[Model], objects: Sequence[Model], *, with_pk: bool = False) -> tuple[str, list]:
     """``(sql, params)`` inserting ``objects`` (same model) in one statement, without
     ``RETURNING``: callers add what they need, or use it as a CTE. With ``with_pk`` the primary
     keys already set on the objects are written too (ids taken from the sequence beforehand)."""

@@ -81,7 +81,12 @@ class Budget:
         loop = asyncio.get_running_loop()
         place: asyncio.Future = loop.create_future()
         self.waiters.append(place)
-        timer = loop.call_later(wait_seconds, lambda: place.done() or place.set_result(False))
+
+        def expire() -> None:
+            if not place.done():
+                place.set_result(False)
+
+        timer = loop.call_later(wait_seconds, expire)
         try:
             granted = await place
         except asyncio.CancelledError:
@@ -171,7 +176,7 @@ def _database_failure(exc: BaseException | None) -> str | None:
         if isinstance(exc.__cause__, PoolTimeout):
             # A pool grown to its cap whose connections all stayed busy is overload; a pool that
             # could not open them is a database that is down.
-            pool = connection.pool
+            pool = getattr(connection, "pool", None)  # the PostgreSQL backend's pool; not on the base wrapper
             full = pool is not None and pool.get_stats().get("pool_size", 0) >= pool.max_size
             return "overloaded" if full else "database_unavailable"
     return "database_unavailable"

@@ -51,10 +51,13 @@ def holds_place_many(requests: list[HoldRequest]) -> list[bool]:
         placed: list[bool] = []
         taken: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
         for request in requests:
-            pair = (account_of.get(request.user_id), request.asset_id)
-            fits = pair in available and available[pair] - taken[pair] >= request.amount
-            if fits:
-                taken[pair] += request.amount
+            account_id = account_of.get(request.user_id)
+            fits = False
+            if account_id is not None:
+                pair = (account_id, request.asset_id)
+                fits = pair in available and available[pair] - taken[pair] >= request.amount
+                if fits:
+                    taken[pair] += request.amount
             placed.append(fits)
         if not taken:
             return placed

@@ -62,7 +62,7 @@ def lock_balances(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Balance]
 
 def _check_holds_cover(postings: list[PostingSpec]) -> None:
     """Refuse drawing more from a hold than it still has (a hold never goes negative)."""
-    draws: dict[tuple[str, int, int], Decimal] = defaultdict(Decimal)
+    draws: dict[tuple[str | None, int, int], Decimal] = defaultdict(Decimal)
     for p in postings:
         if p.bucket == HELD:
             draws[(p.hold, p.account_id, p.asset_id)] += p.amount

@@ -14,7 +14,7 @@ def _text(value):
 
 
 def ticker_message(ticker: dict) -> dict:
-    out = {"type": "ticker"}
+    out: dict[str, object] = {"type": "ticker"}
     for name, value in ticker.items():
         if hasattr(value, "isoformat"):
             out[name] = value.isoformat()

@@ -19,8 +19,9 @@ def market_get(*, symbol: str) -> Market:
 @cache
 def _markets_with_assets_sql() -> tuple[str, list[str], list[str]]:
     quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
-    market_columns = [f.column for f in Market._meta.concrete_fields]
-    asset_columns = [f.column for f in Asset._meta.concrete_fields]
+    # A concrete field is one with a column (``if f.column`` drops nothing; it tells the types so).
+    market_columns = [f.column for f in Market._meta.concrete_fields if f.column]
+    asset_columns = [f.column for f in Asset._meta.concrete_fields if f.column]
     select = ", ".join([*(f"m.{quote(c)}" for c in market_columns), *(f"b.{quote(c)}" for c in asset_columns),
                         *(f"q.{quote(c)}" for c in asset_columns)])
     sql = (f"SELECT {select} FROM {quote(Market._meta.db_table)} m"

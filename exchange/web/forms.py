@@ -3,8 +3,15 @@ from django import forms
 from exchange.markets.models import Asset
 
 
-def _asset_choices():
+def _asset_choices() -> list[tuple[str, str]]:
     return [(a.symbol, a.symbol) for a in Asset.objects.order_by("symbol")]
+
+
+def _set_asset_choices(form: forms.Form) -> None:
+    """The assets are rows, read when the form is built (a new asset needs no restart)."""
+    field = form.fields["asset"]
+    assert isinstance(field, forms.ChoiceField)
+    field.choices = _asset_choices()
 
 
 class FaucetForm(forms.Form):
@@ -13,7 +20,7 @@ class FaucetForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["asset"].choices = _asset_choices()
+        _set_asset_choices(self)
 
 
 class WithdrawalForm(forms.Form):
@@ -25,4 +32,4 @@ class WithdrawalForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["asset"].choices = _asset_choices()
+        _set_asset_choices(self)

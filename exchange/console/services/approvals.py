@@ -13,7 +13,7 @@ from exchange.ledger import services as ledger
 from exchange.ledger.models import LedgerEntry
 
 
-def _pending_approval(approval_id: object) -> ApprovalRequest:
+def _pending_approval(approval_id: int) -> ApprovalRequest:
     approval = ApprovalRequest.objects.select_for_update(of=("self",)).select_related("asset", "user").filter(
         pk=approval_id).first()
     if approval is None:
@@ -24,7 +24,7 @@ def _pending_approval(approval_id: object) -> ApprovalRequest:
 
 
 @transaction.atomic
-def approval_approve(*, actor: User, ip: str | None, approval_id: object, reason: str) -> ApprovalRequest:
+def approval_approve(*, actor: User, ip: str | None, approval_id: int, reason: str) -> ApprovalRequest:
     """The second admin approves: the deposit is credited, the adjustment posted or the
     withdrawal let go (to the signer on a chain, else recorded as paid out), now. The admin who
     asked can never approve (``four_eyes``), nor can the user the money goes to or comes from,
@@ -35,6 +35,7 @@ def approval_approve(*, actor: User, ip: str | None, approval_id: object, reason
     if approval.requested_by_id == actor.pk:
         raise ExchangeError("four_eyes", "another admin must approve this: you asked for it", status=403)
     check_not_own_account(actor, approval.user_id, "approve money movements of")
+    entry: LedgerEntry | None
     if approval.kind == ApprovalKind.DEPOSIT:
         kyc.deposit_limit_check(user=approval.user, asset=approval.asset, amount=approval.amount)
         ledger_reference = ledger_deposit_reference(approval.asset, approval.reference)
@@ -47,7 +48,9 @@ def approval_approve(*, actor: User, ip: str | None, approval_id: object, reason
         entry = ledger.balance_adjust(user=approval.user, asset=approval.asset, amount=approval.amount,
                                       reason=f"{approval.reason} (approved: {why})")
     else:
-        withdrawal = pending_withdrawal(approval.withdrawal_id)
+        withdrawal_id = approval.withdrawal_id
+        assert withdrawal_id is not None, "a withdrawal approval names its withdrawal"
+        withdrawal = pending_withdrawal(withdrawal_id)
         check_not_to_actor(actor, withdrawal)
         withdrawal_go(withdrawal)
         entry = LedgerEntry.objects.filter(kind="withdrawal", reference=f"withdrawal:{approval.withdrawal_id}").first()
@@ -68,7 +71,7 @@ def approval_approve(*, actor: User, ip: str | None, approval_id: object, reason
 
 
 @transaction.atomic
-def approval_reject(*, actor: User, ip: str | None, approval_id: object, reason: str) -> ApprovalRequest:
+def approval_reject(*, actor: User, ip: str | None, approval_id: int, reason: str) -> ApprovalRequest:
     """Turn a request down (the requester may withdraw their own). Nothing is posted; a
     withdrawal stays pending in the queue, to be rejected or asked again; a rejected deposit
     frees its reference for a corrected request."""

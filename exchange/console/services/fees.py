@@ -40,7 +40,7 @@ def fee_tier_create(*, actor: User, ip: str | None, quote: Asset, min_volume: ob
 
 
 @transaction.atomic
-def fee_tier_delete(*, actor: User, ip: str | None, tier_id: object, reason: str) -> None:
+def fee_tier_delete(*, actor: User, ip: str | None, tier_id: int, reason: str) -> None:
     """Remove a volume tier (orders already entered keep the fees they carry)."""
     check_admin(actor)
     why = check_reason(reason)

@@ -132,7 +132,7 @@ def balance_adjust(*, actor: User, ip: str | None, user: User, asset: Asset, amo
                              reason=why)
 
 
-def pending_withdrawal(withdrawal_id: object) -> Withdrawal:
+def pending_withdrawal(withdrawal_id: int) -> Withdrawal:
     """The withdrawal, locked, if it still waits for a decision (else 404 or 409)."""
     return ledger.withdrawal_lock(withdrawal_id, allowed=(WithdrawalStatus.REQUESTED,))
 
@@ -158,7 +158,7 @@ def withdrawal_go(withdrawal: Withdrawal) -> tuple[Withdrawal, str]:
 
 
 @transaction.atomic
-def withdrawal_approve(*, actor: User, ip: str | None, withdrawal_id: object,
+def withdrawal_approve(*, actor: User, ip: str | None, withdrawal_id: int,
                        reason: str) -> Withdrawal | ApprovalRequest:
     """Approve a requested withdrawal: up to its asset's threshold it goes at once (to the
     signer on a chain, else it is recorded as paid out); above, it needs a second admin's
@@ -186,7 +186,7 @@ def withdrawal_approve(*, actor: User, ip: str | None, withdrawal_id: object,
 
 
 @transaction.atomic
-def withdrawal_reject(*, actor: User, ip: str | None, withdrawal_id: object, reason: str) -> Withdrawal:
+def withdrawal_reject(*, actor: User, ip: str | None, withdrawal_id: int, reason: str) -> Withdrawal:
     """Refuse a withdrawal not yet signed (requested, or approved and waiting for the signer):
     the held amount and fee go back to available. One admin is enough (nothing leaves the
     venue); a pending approval for it is rejected with it."""

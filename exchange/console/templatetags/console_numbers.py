@@ -4,6 +4,8 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
+from exchange.amounts import decimal_places
+
 register = template.Library()
 
 
@@ -12,7 +14,7 @@ def at_step(value, step) -> str:
     if value is None or value == "":
         return "\u2013"  # an en dash, as the other empty cells
     try:
-        number, places = Decimal(value), max(0, -Decimal(step).normalize().as_tuple().exponent)
+        number, places = Decimal(value), decimal_places(Decimal(step))
     except (InvalidOperation, TypeError, ValueError):
         return str(value)
     return f"{number:.{places}f}"
