@@ -17,5 +17,5 @@ check ruff "$VENV/bin/ruff" check .
 # Settings of the tests (development mode): production settings refuse to start without secrets.
 check migrations env DJANGO_SETTINGS_MODULE=exchange.settings_tests \
   "$VENV/bin/python" manage.py makemigrations --check --dry-run
-# mypy joins when it passes (issue 19)
+check mypy "$VENV/bin/mypy"  # files and settings in pyproject.toml
 check imports "$VENV/bin/lint-imports"

@@ -3,6 +3,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from exchange.ledger.bulk import EntrySpec
+
 ZERO = Decimal(0)
 
 
@@ -85,7 +87,7 @@ class BatchPlan:
     commands: list[tuple[int, int, int]] = field(default_factory=list)  # (command id, sequence, position)
     journal: list[tuple[int, str, dict, str, datetime]] = field(default_factory=list)  # seq, type, payload, hash, ts
     fills: list[tuple] = field(default_factory=list)
-    entries: list[tuple[str, str, list]] = field(default_factory=list)  # kind, reference, postings
+    entries: list[EntrySpec] = field(default_factory=list)  # kind, reference, postings
     orders: dict[int, OrderState] = field(default_factory=dict)
     book_changes: list[tuple[str, int, int]] = field(default_factory=list)  # side, price ticks, quantity lots
     trades: list[dict] = field(default_factory=list)  # public trade messages
