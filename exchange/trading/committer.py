@@ -89,8 +89,8 @@ class GroupCommitter:
                 if self._stopping:
                     return None
                 self._wakeup.wait()
-            taken: list[_Submission] = []
-            count = 0
+            taken: list[_Submission]
+            taken, count = [], 0
             while self._waiting and (not taken or count + len(self._waiting[0].requests) <= self.max_group):
                 submission = self._waiting.pop(0)
                 taken.append(submission)

@@ -229,10 +229,5 @@ def _write(candidates: list[_Candidate]) -> list[bool]:
         for order in orders:
             order._state.adding = False  # saved, as bulk_create would leave it
             by_market[order.market.symbol].append(command_of[order.pk])
-
-        def publish() -> None:
-            for symbol, ids in by_market.items():
-                publish_commands(symbol, sorted(ids))
-
-        transaction.on_commit(publish)
+        transaction.on_commit(lambda: [publish_commands(symbol, sorted(ids)) for symbol, ids in by_market.items()])  # type: ignore[func-returns-value]  # the list only runs the calls
     return placed

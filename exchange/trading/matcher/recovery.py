@@ -56,9 +56,9 @@ def open_order_rows(market_id: int) -> list[dict]:
 def rebuild(market: Market) -> tuple[MarketContext, OrderBook, dict[int, OrderState]]:
     """The matcher's state for ``market`` as of the last commit."""
     ctx = market_context(market)
-    bids: list[dict] = []
-    asks: list[dict] = []
-    stops: list[dict] = []
+    bids: list[dict]
+    asks: list[dict]
+    bids, asks, stops = [], [], []
     orders: dict[int, OrderState] = {}
     for row in open_order_rows(market.pk):
         fees = row.pop("fees")

@@ -28,12 +28,11 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from typing import cast
+from typing import Any
 
 import psycopg
 import redis
 from django.db import DatabaseError, connection, transaction
-from redis.typing import KeyT, StreamIdT
 
 from exchange.infra.redis_clients import redis_client
 from exchange.markets.models import Market
@@ -48,16 +47,6 @@ from exchange.trading.matcher.sink import matcher_sink
 from exchange.trading.matcher.state import BatchPlan, MarketContext, OrderState
 from exchange.trading.matcher.writer import BatchWriter
 from exchange.trading.streams import CONSUMER, GROUP, stream_key
-
-StreamEntries = list[tuple[bytes, dict[bytes, bytes]]]
-
-
-def _read_group(streams: dict[KeyT, StreamIdT], *, count: int,
-                block: int | None = None) -> list[tuple[bytes | str, StreamEntries]]:
-    """XREADGROUP as this matcher's group, its reply typed: redis-py declares the union of the
-    RESP2 and RESP3 shapes, and our client speaks RESP2, a list of (stream, entries); [] for none."""
-    reply = redis_client().xreadgroup(GROUP, CONSUMER, streams, count=count, block=block)
-    return cast(list[tuple[bytes | str, StreamEntries]], reply or [])
 
 log = logging.getLogger("exchange.matcher")
 LOCK_NAMESPACE = 0x6D61  # "ma": keeps our advisory lock keys apart from anyone else's
@@ -252,9 +241,12 @@ class Matcher:
         """Process entries delivered and never acknowledged (before a crash, or to a process
         that lost its lock). Call with nothing in flight: this process's own batches ack theirs."""
         key = stream_key(owned.ctx.symbol)
-        after: bytes | str = "0"
+        after = "0"
+        # XREADGROUP's reply: redis-py declares the union of its RESP2 and RESP3 shapes; our client
+        # speaks RESP2, a list of (stream, [(id, fields)]).
+        reply: Any
         while True:  # pending entries after ``after``: the ones just planned are still pending
-            reply = _read_group({key: after}, count=self.batch_size)
+            reply = redis_client().xreadgroup(GROUP, CONSUMER, {key: after}, count=self.batch_size)
             entries = reply[0][1] if reply else []
             if not entries:
                 return
@@ -296,9 +288,10 @@ class Matcher:
 
     def _step(self) -> None:
         self.writer.wait(at_most=self.in_flight)
-        streams: dict[KeyT, StreamIdT] = {stream_key(s): ">" for s in self.owned}
+        streams: dict = {stream_key(s): ">" for s in self.owned}
+        reply: Any  # RESP2: a list of (stream, [(id, fields)]), as in _drain_pending
         try:
-            reply = _read_group(streams, count=self.batch_size, block=self.block_ms)
+            reply = redis_client().xreadgroup(GROUP, CONSUMER, streams, count=self.batch_size, block=self.block_ms)
         except redis.ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
@@ -312,8 +305,8 @@ class Matcher:
         if not reply:
             self._when_idle()
         by_key = {stream_key(s): s for s in self.owned}
-        for stream, entries in reply:
-            key = stream.decode() if isinstance(stream, bytes) else stream
+        for key, entries in reply or []:
+            key = key.decode() if isinstance(key, bytes) else key
             self._process(self.owned[by_key[key]], entries)
         now = time.monotonic()
         for owned in self.owned.values():

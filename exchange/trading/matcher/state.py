@@ -3,8 +3,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from exchange.ledger.bulk import EntrySpec
-
 ZERO = Decimal(0)
 
 
@@ -69,13 +67,6 @@ class CommandRow:
     order: dict | None = None  # the order row's columns (see persist.ORDER_COLUMNS)
     market_id: int | None = None
 
-    @property
-    def order_row(self) -> dict:
-        """The order's columns, for the commands about one order (place, cancel, amend)."""
-        if self.order is None:
-            raise ValueError(f"command {self.command_id} ({self.kind}) has no order")
-        return self.order
-
     def market_matches(self, market_id: int) -> bool:
         return self.market_id == market_id
 
@@ -87,7 +78,7 @@ class BatchPlan:
     commands: list[tuple[int, int, int]] = field(default_factory=list)  # (command id, sequence, position)
     journal: list[tuple[int, str, dict, str, datetime]] = field(default_factory=list)  # seq, type, payload, hash, ts
     fills: list[tuple] = field(default_factory=list)
-    entries: list[EntrySpec] = field(default_factory=list)  # kind, reference, postings
+    entries: list[tuple[str, str | None, list]] = field(default_factory=list)  # kind, reference, postings
     orders: dict[int, OrderState] = field(default_factory=dict)
     book_changes: list[tuple[str, int, int]] = field(default_factory=list)  # side, price ticks, quantity lots
     trades: list[dict] = field(default_factory=list)  # public trade messages
