@@ -174,7 +174,7 @@ class WithdrawalStatus(models.TextChoices):
 WITHDRAWAL_RELEASED = (WithdrawalStatus.REJECTED, WithdrawalStatus.CANCELLED, WithdrawalStatus.FAILED)
 WITHDRAWAL_FINAL = (WithdrawalStatus.CONFIRMED, *WITHDRAWAL_RELEASED)
 # Which status may follow which (the services refuse any other move).
-WITHDRAWAL_MOVES = {
+WITHDRAWAL_MOVES: dict[str, set[str]] = {
     WithdrawalStatus.REQUESTED: {WithdrawalStatus.APPROVED, WithdrawalStatus.CONFIRMED, WithdrawalStatus.REJECTED,
                                  WithdrawalStatus.CANCELLED},
     WithdrawalStatus.APPROVED: {WithdrawalStatus.SIGNED, WithdrawalStatus.CONFIRMED, WithdrawalStatus.REJECTED},

@@ -291,7 +291,7 @@ def withdrawal_lock(withdrawal_id: object, *, allowed: tuple[str, ...] | None = 
 
 
 def _move(withdrawal: Withdrawal, status: str, **fields) -> Withdrawal:
-    if status not in WITHDRAWAL_MOVES.get(withdrawal.status, ()):
+    if status not in WITHDRAWAL_MOVES.get(withdrawal.status, set()):
         raise ExchangeError("withdrawal_not_pending", f"withdrawal {withdrawal.pk} is {withdrawal.status}, "
                             f"it cannot become {status}", status=409)
     withdrawal.status = status
