@@ -18,6 +18,7 @@ starts again.
 """
 import logging
 import multiprocessing
+import multiprocessing.queues
 import os
 import queue
 import threading
@@ -64,7 +65,7 @@ class Publisher:
     def __init__(self) -> None:
         self.texts = _Texts()
         self.heads: dict[str, tuple[object, int]] = {}  # symbol -> (the book object, its head in Redis)
-        self.queue = None  # to the fan-out process, created with it
+        self.queue: multiprocessing.queues.Queue | None = None  # to the fan-out process, created with it
         self._store: BookStore | None = None
         self._worker: multiprocessing.process.BaseProcess | None = None
         self._lock = threading.Lock()
@@ -114,7 +115,7 @@ class Publisher:
         book_message = None
         if prepared.changes is not None:
             try:
-                book_message = self._write_book(prepared)
+                book_message = self._write_book(prepared, prepared.changes)
             except Exception:
                 # Whether or not the write landed is unknown: compare the whole book next time.
                 self.heads.pop(prepared.symbol, None)
@@ -123,18 +124,17 @@ class Publisher:
         if item is None or not (book_message or item["trades"] or item["orders"] or item["status_changed"]):
             return
         item["book"] = book_message
-        self._ensure_worker()
         try:
-            self.queue.put_nowait(item)
+            self._ensure_worker().put_nowait(item)
         except queue.Full:
             log.warning("market data queue full: dropped batch %s of %s", prepared.sequence, prepared.symbol)
 
-    def _write_book(self, prepared: "PreparedBatch") -> dict | None:
+    def _write_book(self, prepared: "PreparedBatch", changes: list) -> dict | None:
         known = self.heads.get(prepared.symbol)
         if known is not None and known[0] is prepared.book:
-            message = self._message(prepared, known[1], prepared.changes)
+            message = self._message(prepared, known[1], changes)
             ok, _ = self.store().write(prepared.symbol, mode="delta", expected_head=known[1], head=prepared.sequence,
-                                       message=orjson.dumps(message), changes=prepared.changes)
+                                       message=orjson.dumps(message), changes=changes)
             if ok:
                 self.heads[prepared.symbol] = (prepared.book, prepared.sequence)
                 return message
@@ -144,12 +144,12 @@ class Publisher:
             # The whole book was not copied for this batch; the next batch copies it (its
             # ``heads`` entry is gone) and resynchronises. Clients see the gap and repair it.
             return None
-        return self._resync(prepared)
+        return self._resync(prepared, prepared.full_book)
 
-    def _resync(self, prepared: "PreparedBatch") -> dict | None:
+    def _resync(self, prepared: "PreparedBatch", mine: dict) -> dict | None:
         """First publish for this book object: publish the difference from the Redis book."""
         store = self.store()
-        symbol, mine = prepared.symbol, prepared.full_book
+        symbol = prepared.symbol
         head, stored_bids, stored_asks = store.snapshot(symbol, 0)
         if head is None and prepared.before_batch != 0:
             changes = [(side, price, quantity, ticks) for (side, price), (quantity, ticks) in mine.items()]
@@ -169,7 +169,7 @@ class Publisher:
                 head = prepared.sequence
             self.heads[symbol] = (prepared.book, head)
             return None
-        message = self._message(prepared, head or 0, changes)
+        message: dict | None = self._message(prepared, head or 0, changes)
         ok, _ = store.write(symbol, mode="delta", expected_head=head, head=prepared.sequence,
                             message=orjson.dumps(message), changes=changes)
         if not ok:  # someone else wrote meanwhile: start afresh rather than guess
@@ -211,12 +211,15 @@ class Publisher:
 
     # ------------------------------------------------------------------ writer thread
 
-    def _ensure_worker(self) -> None:
-        if self._worker is not None and self._worker.is_alive():
-            return
+    def _ensure_worker(self) -> "multiprocessing.queues.Queue":
+        """The queue to the fan-out process, which is started (again) if it is not running."""
+        if self._worker is not None and self._worker.is_alive() and self.queue is not None:
+            return self.queue
         with self._lock:
             if self._worker is None or not self._worker.is_alive():
                 self.queue, self._worker = fanout.start(os.getpid())
+            assert self.queue is not None  # made with the worker, just now or before
+            return self.queue
 
 _publisher = Publisher()
 

@@ -4,10 +4,11 @@ after ``EXCHANGE_ALLOW_LIST_DELAY_HOURS``) or remove one. The rules live in
 ``exchange.withdrawals.services``."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from exchange.accounts.http import AuthenticatedHttpRequest
 from exchange.errors import ExchangeError
 from exchange.markets.models import Asset
 from exchange.withdrawals import services
@@ -16,7 +17,7 @@ from exchange.withdrawals.models import AllowedAddress, AllowListSetting
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def allow_list(request: HttpRequest) -> HttpResponse:
+def allow_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         post = request.POST
