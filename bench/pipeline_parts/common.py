@@ -15,9 +15,11 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench_pipeline"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/4"
 FORBIDDEN_DATABASES = {"test", "test_test", "exchange", "postgres", "template0", "template1"}
-FORBIDDEN_REDIS_DBS = {0, 9}
+# 0 is the venue's default; 7-15 are the test suite's (tests/conftest.py: 9-15 per test database
+# and xdist worker, 8 and 7 for settings' own), which the benchmark's flush would wipe under a run.
+FORBIDDEN_REDIS_DBS = {0, *range(7, 16)}
 MAIN_MARKET = "BTC-USD"
 ENTRY_MARKET = "ETH-USD"
 BASELINE_MARKET = "SOL-USD"
