@@ -210,3 +210,24 @@ class BacktestRun(models.Model):
 
     def __str__(self) -> str:
         return f"Back-test {self.pk}: {self.source}"
+
+
+class BookSnapshot(models.Model):
+    """A market's replay state right after journal event ``sequence`` (``surveillance/snapshots.py``).
+
+    The alert page's book replay starts from the newest snapshot at or before the sequence it
+    shows and applies only the events after it, instead of the whole journal from its first
+    event. Derived from the journal, so a lost or deleted snapshot costs time, never data.
+    """
+
+    market = models.CharField(max_length=32)
+    sequence = models.BigIntegerField()
+    event_at = models.DateTimeField()  # created_at of the journal event at ``sequence``
+    state = models.JSONField()  # amounts as decimal strings, never floats
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["market", "sequence"], name="book_snapshot_market_sequence")]
+
+    def __str__(self) -> str:
+        return f"{self.market}@{self.sequence}"

@@ -11,6 +11,7 @@ from django.db.models import Count, Max, Min, Q, QuerySet
 
 from exchange.accounts.roles import COMPLIANCE
 from exchange.trading.models import JournalEvent
+from surveillance import snapshots
 from surveillance.detectors import DETECTORS, TYPOLOGIES, MarketState
 from surveillance.models import Alert, AlertStatus, BeneficialOwner, Case, Disposition, ParameterVersion
 
@@ -32,7 +33,7 @@ def journal_event(row: JournalEvent, symbol: str) -> dict:
     return {"seq": row.sequence, "ts": ts, "market": symbol, "type": row.event_type, **row.payload}
 
 
-def _owner_label(account, owner):
+def owner_label(account, owner):
     """A label compliance chose, kept apart from account ids (a label "12" is not account 12)."""
     if owner == account or not str(owner).isdigit():
         return owner
@@ -59,7 +60,7 @@ class EventStream:
                 self.seen.add(account)
                 owner = self.owners.get(account, account)
                 out.append({"seq": event["seq"], "ts": event["ts"], "market": symbol, "type": "account",
-                            "account": account, "owner": _owner_label(account, owner)})
+                            "account": account, "owner": owner_label(account, owner)})
         out.append(event)
         return out
 
@@ -196,18 +197,35 @@ def alert_evidence(alert: Alert) -> list[dict]:
 
 
 def replay(*, market: str, upto: int, until: datetime | None = None, sample_from: datetime | None = None,
-           owners: dict | None = None) -> tuple[MarketState, list[dict]]:
-    """Rebuild the market's state from the start of its journal up to sequence ``upto``.
+           owners: dict | None = None, use_snapshots: bool = True,
+           every: int = snapshots.EVERY) -> tuple[MarketState, list[dict]]:
+    """The market's state right after sequence ``upto``.
+
+    Starts from the newest book snapshot at or before ``upto`` (taken before ``sample_from``, so
+    every sampled event is replayed) and applies only the journal events after it; without one,
+    from the first event. Each multiple of ``every`` passed on the way is stored as a snapshot,
+    so the next replay there is short. ``use_snapshots=False`` rebuilds from the first event and
+    stores nothing (the reference the snapshots are tested against).
 
     Returns the state and, from ``sample_from`` on, one sample per event: time, sequence, best
     bid and ask, and the trade price if the event was a trade (the chart's data).
     """
-    state = MarketState(retention=10**9)
+    owners = owner_map() if owners is None else owners
     stream = EventStream(owners)
+    snapshot = snapshots.latest(market, upto=upto, before=sample_from, until=until) if use_snapshots else None
+    if snapshot is None:
+        state, after = MarketState(retention=10**9), 0
+    else:
+        state, stream.seen = snapshots.load(snapshot.state, market, owners)
+        after = snapshot.sequence
+    mark = snapshots.next_mark(after, every)
     samples: list[dict] = []
-    for row in journal_rows(market=market, upto=upto, until=until).iterator(chunk_size=5000):
+    for row in journal_rows(market=market, after=after, upto=upto, until=until).iterator(chunk_size=5000):
         for event in stream.events(row, market):
             state.apply(event)
+        if use_snapshots and row.sequence >= mark:
+            snapshots.save(market, row.sequence, row.created_at, state, stream.seen)
+            mark = snapshots.next_mark(row.sequence, every)
         if sample_from is not None and row.created_at >= sample_from:
             book = state.book(market)
             samples.append({"ts": row.created_at, "seq": row.sequence, "type": row.event_type,
@@ -217,10 +235,11 @@ def replay(*, market: str, upto: int, until: datetime | None = None, sample_from
     return state, samples
 
 
-def book_at(*, market: str, sequence: int, accounts: list, levels: int = 10) -> dict:
+def book_at(*, market: str, sequence: int, accounts: list, levels: int = 10, use_snapshots: bool = True,
+            every: int = snapshots.EVERY) -> dict:
     """The book of ``market`` right after event ``sequence``: levels per side, and the alert
-    accounts' own orders resting at that moment."""
-    state, _ = replay(market=market, upto=sequence)
+    accounts' own orders resting at that moment (replayed as ``replay`` does)."""
+    state, _ = replay(market=market, upto=sequence, use_snapshots=use_snapshots, every=every)
     book = state.book(market)
     mine = []
     for account in accounts:
