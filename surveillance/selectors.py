@@ -33,7 +33,7 @@ def journal_event(row: JournalEvent, symbol: str) -> dict:
     return {"seq": row.sequence, "ts": ts, "market": symbol, "type": row.event_type, **row.payload}
 
 
-def owner_label(account, owner):
+def _owner_label(account, owner):
     """A label compliance chose, kept apart from account ids (a label "12" is not account 12)."""
     if owner == account or not str(owner).isdigit():
         return owner
@@ -51,6 +51,10 @@ class EventStream:
         self.owners = owner_map() if owners is None else owners
         self.seen: set = set()
 
+    def owner_of(self, account):
+        """The owner announced for ``account``: its linked label, else itself."""
+        return _owner_label(account, self.owners.get(account, account))
+
     def events(self, row: JournalEvent, symbol: str) -> list[dict]:
         event = journal_event(row, symbol)
         out = []
@@ -58,9 +62,8 @@ class EventStream:
             account = event.get(name)
             if account is not None and account not in self.seen:
                 self.seen.add(account)
-                owner = self.owners.get(account, account)
                 out.append({"seq": event["seq"], "ts": event["ts"], "market": symbol, "type": "account",
-                            "account": account, "owner": owner_label(account, owner)})
+                            "account": account, "owner": self.owner_of(account)})
         out.append(event)
         return out
 
@@ -216,7 +219,7 @@ def replay(*, market: str, upto: int, until: datetime | None = None, sample_from
     if snapshot is None:
         state, after = MarketState(retention=10**9), 0
     else:
-        state, stream.seen = snapshots.load(snapshot.state, market, owners)
+        state, stream.seen = snapshots.load(snapshot.state, market, stream.owner_of)
         after = snapshot.sequence
     mark = snapshots.next_mark(after, every)
     samples: list[dict] = []

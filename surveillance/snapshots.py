@@ -19,9 +19,10 @@ journal grows (``SnapshotWriter``), so the alert page rarely meets a journal wit
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from surveillance.detectors import MarketState
 from surveillance.detectors.book_state import Book, OrderRecord
@@ -61,8 +62,10 @@ def dump(state: MarketState, market: str, seen: Iterable) -> dict:
     }
 
 
-def load(data: dict, market: str, owners: dict) -> tuple[MarketState, set]:
-    """A ``MarketState`` (retention as ``selectors.replay`` uses) and the announced accounts."""
+def load(data: dict, market: str, owner_of: Callable[[Any], Any]) -> tuple[MarketState, set]:
+    """A ``MarketState`` (retention as ``selectors.replay`` uses) and the announced accounts,
+    whose owners ``owner_of(account)`` gives (the current links, as a replay from the first event
+    would announce them)."""
     state = MarketState(retention=10**9)
     state.now, state.event_count = data["now"], data["event_count"]
     book = state.books[market] = Book()
@@ -71,7 +74,8 @@ def load(data: dict, market: str, owners: dict) -> tuple[MarketState, set]:
     book._bid_prices, book._ask_prices = sorted(book.bids), sorted(book.asks)
     book.last_price, book.last_trade_at = _decimal(data["last_price"]), data["last_trade_at"]
     for values in data["orders"]:
-        fields = {f: _decimal(v) if f in DECIMAL_FIELDS else v for f, v in zip(RECORD_FIELDS, values, strict=True)}
+        fields: dict[str, Any] = {f: _decimal(v) if f in DECIMAL_FIELDS else v
+                                  for f, v in zip(RECORD_FIELDS, values, strict=True)}
         record = OrderRecord(**fields)
         state.orders[(market, record.order_id)] = record
         if record.on_book:
@@ -80,15 +84,8 @@ def load(data: dict, market: str, owners: dict) -> tuple[MarketState, set]:
     state._live_qty = {(market, account, side): Decimal(qty) for account, side, qty in data["live_qty"]}
     seen = set(data["seen"])
     for account in data["seen"]:  # the account events a replay from the first event would have fed
-        owner = owners.get(account, account)
-        state._account({"account": account, "owner": _owner_label(account, owner)})
+        state._account({"account": account, "owner": owner_of(account)})
     return state, seen
-
-
-def _owner_label(account, owner):
-    from surveillance.selectors import owner_label
-
-    return owner_label(account, owner)
 
 
 def latest(market: str, *, upto: int, before: datetime | None = None,
