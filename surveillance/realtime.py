@@ -6,6 +6,9 @@ the last hour of journal up to its position without raising anything, then proce
 in sequence. Alerts and the new position are written in one transaction, and an episode is
 stored once (``alert_raise`` dedupes by fingerprint and shared evidence), so a crash or restart
 never loses or repeats an alert.
+
+As it goes it also keeps each market's book snapshots (``surveillance/snapshots.py``) up with its
+position, one snapshot interval per step, so the alert page's replay never starts far back.
 """
 from __future__ import annotations
 
@@ -15,14 +18,15 @@ import time
 from datetime import datetime, timedelta
 
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 from redis.exceptions import RedisError
 
 from exchange.trading.models import JournalEvent
-from surveillance import selectors, services
+from surveillance import selectors, services, snapshots
 from surveillance.backtest import params_from_dict
 from surveillance.detectors import DetectorSuite
-from surveillance.models import ConsumerPosition
+from surveillance.models import BookSnapshot, ConsumerPosition
 
 log = logging.getLogger("surveillance.realtime")
 
@@ -37,8 +41,11 @@ CLOCK_LAG = timedelta(seconds=2)
 class MarketFollower:
     """Detectors over one market's journal, from the consumer's position on."""
 
-    def __init__(self, market: str, *, params: dict, owners: dict, warmup: timedelta = WARMUP):
+    def __init__(self, market: str, *, params: dict, owners: dict, warmup: timedelta = WARMUP,
+                 snapshot_every: int = snapshots.EVERY):
         self.market = market
+        self.owners = owners
+        self.snapshot_every = snapshot_every
         self.suite = DetectorSuite(params_from_dict(params))
         self.stream = selectors.EventStream(owners)
         position, _ = ConsumerPosition.objects.get_or_create(market=market)
@@ -73,6 +80,7 @@ class MarketFollower:
         for row in rows:
             raised += [(alert, row.sequence) for alert in self._feed(row)]
         if not rows:
+            self.snapshot()  # a quiet market catches its snapshots up
             raised = [(alert, self.position) for alert in self._tick()]
             if not raised:
                 return 0, 0
@@ -86,9 +94,20 @@ class MarketFollower:
                                                           defaults={"last_sequence": rows[-1].sequence})
         if rows:
             self.position = rows[-1].sequence
+            self.snapshot()
         for alert, _ in raised:
             log.info("surveillance alert %s %s %s: %s", alert.typology, alert.market, alert.accounts, alert.reason)
         return len(rows), stored
+
+    def snapshot(self) -> None:
+        """Write the next due book snapshot up to the position, if any: a replay from the newest
+        snapshot over at most two intervals (a journal without snapshots catches up one interval
+        per step, never holding the alerts back for a whole replay)."""
+        newest = BookSnapshot.objects.filter(market=self.market).aggregate(s=Max("sequence"))["s"] or 0
+        due = snapshots.next_mark(newest, self.snapshot_every)
+        if self.position >= due:
+            upto = min(self.position, due + self.snapshot_every - 1)
+            selectors.replay(market=self.market, upto=upto, owners=self.owners, every=self.snapshot_every)
 
     def _tick(self) -> list:
         """Move the detectors' clock to a little before now when the market is quiet."""
@@ -103,9 +122,11 @@ class MarketFollower:
 class Consumer:
     """Follows several markets (all of them by default); reloads when the configuration changes."""
 
-    def __init__(self, markets: list[str] | None = None, *, warmup: timedelta = WARMUP):
+    def __init__(self, markets: list[str] | None = None, *, warmup: timedelta = WARMUP,
+                 snapshot_every: int = snapshots.EVERY):
         self.fixed_markets = [m.upper() for m in markets] if markets else None
         self.warmup = warmup
+        self.snapshot_every = snapshot_every
         self.version: tuple | None = None
         self.followers: dict[str, MarketFollower] = {}
 
@@ -123,7 +144,8 @@ class Consumer:
         params, owners = selectors.parameters_current(), selectors.owner_map()
         for market in markets:
             if market not in self.followers:
-                follower = MarketFollower(market, params=params, owners=owners, warmup=self.warmup)
+                follower = MarketFollower(market, params=params, owners=owners, warmup=self.warmup,
+                                          snapshot_every=self.snapshot_every)
                 log.info("surveillance: following %s from sequence %s (warmed on %s events)",
                          market, follower.position, follower.warmed)
                 self.followers[market] = follower

@@ -108,3 +108,21 @@ def test_the_chart_samples_from_a_snapshot_equal_those_from_the_first_event(jour
     _, full = selectors.replay(market="BTC-USD", upto=3 * EVERY, sample_from=since, use_snapshots=False)
     assert fast
     assert json.dumps(fast, default=str) == json.dumps(full, default=str)
+
+
+def test_the_consumer_keeps_the_snapshots_up_with_the_journal(journal):
+    """Following the journal, the real-time consumer writes every snapshot mark it passes (a
+    journal without snapshots catches up one interval per step), each equal to the state a
+    replay from the first event has there."""
+    from surveillance import snapshots
+    from surveillance.realtime import Consumer
+
+    consumer = Consumer(["BTC-USD"], snapshot_every=EVERY)
+    for _ in range(DEPTH // EVERY + 10):  # the journal in batches, then steps that only catch up
+        consumer.step()
+    stored = dict(BookSnapshot.objects.filter(market="BTC-USD").values_list("sequence", "state"))
+    assert sorted(stored) == list(range(EVERY, DEPTH + 1, EVERY))
+    for sequence in (EVERY, 9 * EVERY, DEPTH):
+        full, _ = selectors.replay(market="BTC-USD", upto=sequence, use_snapshots=False)
+        assert stored[sequence] == snapshots.dump(full, "BTC-USD", stored[sequence]["seen"])
+    assert set(stored[DEPTH]["seen"]) == set(journal)
