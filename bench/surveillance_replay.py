@@ -157,6 +157,13 @@ def main() -> None:
                                                  use_snapshots=False), max(1, args.runs // 2))
     print(f"book_at from the first event at {reference:,}: median {median:.2f} s "
           f"(linear: about {median * args.depth / reference:.0f} s at {args.depth:,})")
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('surveillance_booksnapshot')), "
+                       "pg_size_pretty(pg_total_relation_size('trading_journalevent'))")
+        snapshot_size, journal_size = cursor.fetchone()
+    print(f"storage: snapshots {snapshot_size}, journal {journal_size}")
     deep = selectors.book_at(market=MARKET, sequence=args.depth, accounts=accounts)
     print(f"the book at {args.depth:,}: {len(deep['orders'])} resting orders, best bid "
           f"{deep['bids'][0]['price'] if deep['bids'] else None}, best ask {deep['asks'][0]['price'] if deep['asks'] else None}")
