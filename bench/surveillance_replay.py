@@ -1,16 +1,16 @@
 """Book replay at depth: the alert page's ``book_at`` 1,000,000 journal events into a market.
 
-    python bench/surveillance_replay.py                          # 1,000,000 events (~10 min)
+    python bench/surveillance_replay.py                          # 1,000,000 events (~3 min)
     python bench/surveillance_replay.py --depth 100000 --reference-depth 20000   # quick
 
 Needs PostgreSQL (DATABASE_URL's server); uses a database of its own (``bench_surveillance_replay``,
-dropped and recreated). Writes a journal ``--depth`` events deep with COPY (a random order flow
-matched by the simulator's price-time book, the events the matcher writes: accepts, trades,
-cancels, amends; the resting book stays a few hundred orders deep), derives the book snapshots
-with one pass over it (as the real-time consumer does as it follows the journal), then times
-``book_at`` at the deepest sequence and just before the next snapshot mark (the worst case: a whole
-snapshot interval to apply), median of ``--runs``, against the replay from the first event at
-``--reference-depth`` (the old way; it grows linearly with the depth).
+dropped and recreated, and dropped at the end unless ``--keep``). Writes a journal ``--depth``
+events deep with COPY (a random order flow matched by the simulator's price-time book, the events
+the matcher writes: accepts, trades, cancels, amends; the resting book stays a few hundred orders
+deep), derives the book snapshots with one pass over it, then times ``book_at`` at the deepest
+sequence and just before a snapshot mark (the worst case: a whole snapshot interval to apply),
+median of ``--runs``, against the replay from the first event at ``--reference-depth`` (the old
+way; it grows linearly with the depth).
 """
 from __future__ import annotations
 
@@ -91,6 +91,16 @@ def setup_database() -> None:
     call_command("migrate", verbosity=0)
 
 
+def drop_database() -> None:
+    """The bench's database holds a few hundred MB at full depth: gone when the figures are printed."""
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    with psycopg.connect(_database_url("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+
+
 def write_journal(depth: int, seed: int) -> int:
     """COPY ``depth`` events into ``trading_journalevent``; returns the market's id."""
     from datetime import UTC, datetime
@@ -129,6 +139,7 @@ def main() -> None:
     parser.add_argument("--reference-depth", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="keep the bench's database afterwards")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     setup_database()
@@ -156,7 +167,7 @@ def main() -> None:
     median, _ = _timed(lambda: selectors.book_at(market=MARKET, sequence=reference, accounts=accounts,
                                                  use_snapshots=False), max(1, args.runs // 2))
     print(f"book_at from the first event at {reference:,}: median {median:.2f} s "
-          f"(linear: about {median * args.depth / reference:.0f} s at {args.depth:,})")
+          f"(linear: about {median * args.depth / reference:.1f} s at {args.depth:,})")
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -167,6 +178,9 @@ def main() -> None:
     deep = selectors.book_at(market=MARKET, sequence=args.depth, accounts=accounts)
     print(f"the book at {args.depth:,}: {len(deep['orders'])} resting orders, best bid "
           f"{deep['bids'][0]['price'] if deep['bids'] else None}, best ask {deep['asks'][0]['price'] if deep['asks'] else None}")
+
+    if not args.keep:
+        drop_database()
 
 
 if __name__ == "__main__":
