@@ -34,23 +34,34 @@ def test_every_socket_gets_each_message_once_in_order_from_one_subscription(mark
         sockets = await connected(SOCKETS)
         # One subscription for the process, whatever the number of sockets.
         assert len(hub().members[market_group("BTC-USD")]) == SOCKETS
-        client = redis.Redis.from_url(redis_url)
-        public_publish(client, [(market_group("BTC-USD"), {"type": "md.batch", "frames": [book_frame(s)]})
-                                for s in range(1, 6)])
-        # Another (test) database of the same Redis server: its venue's messages are not ours.
-        other_db = redis_url.rsplit("/", 1)[0] + f"/{9 + (TEST_REDIS_DB - 9 + 1) % 7}"
-        from django.test import override_settings
-
-        with override_settings(REDIS_URL=other_db):
-            public_publish(redis.Redis.from_url(other_db),
-                           [(market_group("BTC-USD"), {"type": "md.batch", "frames": [book_frame(99)]})])
-        public_publish(client, [(market_group("BTC-USD"), {"type": "md.batch", "frames": [book_frame(6)]})])
+        public_publish(redis.Redis.from_url(redis_url),
+                       [(market_group("BTC-USD"), {"type": "md.batch", "frames": [book_frame(s)]}) for s in range(1, 7)])
         for socket in sockets:
             assert [(await receive(socket))["sequence"] for _ in range(6)] == [1, 2, 3, 4, 5, 6]
             assert await socket.receive_nothing(timeout=0.05)
         for socket in sockets:
             await socket.disconnect()
         assert market_group("BTC-USD") not in hub().members
+
+    asyncio.run(scenario())
+
+
+def test_a_venue_hears_nothing_from_another_redis_database(redis_url, settings):
+    # A group of this test's own: pub/sub channels are server-wide, and a market group's name
+    # would reach the sockets of a test running beside this one on the other database.
+    group = market_group("HUB-ISOLATION-TEST")
+    other_db = redis_url.rsplit("/", 1)[0] + f"/{9 + (TEST_REDIS_DB - 9 + 1) % 7}"
+
+    async def scenario():
+        heard: asyncio.Queue = asyncio.Queue()
+        assert await hub().join(group, heard)
+        settings.REDIS_URL = other_db
+        public_publish(redis.Redis.from_url(other_db), [(group, {"type": "md.batch", "frames": [book_frame(99)]})])
+        settings.REDIS_URL = redis_url
+        public_publish(redis.Redis.from_url(redis_url), [(group, {"type": "md.batch", "frames": [book_frame(1)]})])
+        assert (await asyncio.wait_for(heard.get(), 10))["frames"][0]["sequence"] == 1
+        await asyncio.sleep(0.2)
+        assert heard.empty()
 
     asyncio.run(scenario())
 
