@@ -2,6 +2,7 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
+from rest_framework.pagination import CursorPagination
 
 ErrorBody = inline_serializer(
     name="Error",
@@ -59,6 +60,16 @@ def paginated(serializer_class, name: str):
             "results": serializer_class(many=True),
         },
     )
+
+
+class NewestFirstPage(CursorPagination):
+    """The cursor pagination of the private lists (ledger, deposits, withdrawals): newest first,
+    ``limit`` per page (``PageQuery`` caps it)."""
+
+    ordering = "-id"
+    page_size = 100
+    max_page_size = 500
+    page_size_query_param = "limit"
 
 
 class PageQuery(serializers.Serializer):

@@ -4,14 +4,13 @@ Nothing here imports web3: deposit addresses derive with bip_utils, everything e
 """
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exchange.api.fields import decimal_str
 from exchange.api.permissions import HasScope
-from exchange.api.schema import PRIVATE_ERRORS, PageQuery, errors, paginated, parse_query
+from exchange.api.schema import PRIVATE_ERRORS, NewestFirstPage, PageQuery, errors, paginated, parse_query
 from exchange.chain import selectors, services
 from exchange.chain.messages import deposit_message
 
@@ -114,13 +113,6 @@ class DepositOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class DepositPage(CursorPagination):
-    ordering = "-id"
-    page_size = 100
-    max_page_size = 500
-    page_size_query_param = "limit"
-
-
 class DepositListApi(APIView):
     """``GET deposits``: the caller's deposits, newest first, cursor-paginated."""
 
@@ -131,6 +123,6 @@ class DepositListApi(APIView):
                    responses={200: paginated(DepositOutputSerializer, "DepositPage"), **errors(*PRIVATE_ERRORS)})
     def get(self, request):
         parse_query(PageQuery, request)
-        paginator = DepositPage()
+        paginator = NewestFirstPage()
         page = paginator.paginate_queryset(selectors.deposit_list(user=request.user), request, view=self)
         return paginator.get_paginated_response([deposit_message(d) for d in page])

@@ -1,13 +1,12 @@
 """REST endpoints for balances, ledger history and the demo faucet."""
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exchange.api.fields import DecimalString, decimal_str
 from exchange.api.permissions import HasScope
-from exchange.api.schema import PRIVATE_ERRORS, PageQuery, errors, paginated, parse_query
+from exchange.api.schema import PRIVATE_ERRORS, NewestFirstPage, PageQuery, errors, paginated, parse_query
 from exchange.api.timerange import TimeRangeQuery, paginate
 from exchange.errors import ExchangeError
 from exchange.ledger import selectors, services
@@ -44,13 +43,6 @@ class PostingOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(source="entry.created_at")
 
 
-class LedgerPage(CursorPagination):
-    ordering = "-id"
-    page_size = 100
-    max_page_size = 1000
-    page_size_query_param = "limit"
-
-
 class LedgerQuery(PageQuery, TimeRangeQuery):
     asset = serializers.CharField(required=False, max_length=16)
 
@@ -65,7 +57,7 @@ class LedgerListApi(APIView):
         query = parse_query(LedgerQuery, request)
         postings = selectors.posting_list(user=request.user, asset=query.get("asset"), since=query.get("since"),
                                           until=query.get("until"))
-        paginator = LedgerPage()
+        paginator = NewestFirstPage()
         page = paginate(paginator, postings, request, self, query)
         return paginator.get_paginated_response(PostingOutputSerializer(page, many=True).data)
 

@@ -4,14 +4,13 @@ withdrawal only with a current two-factor code (``otp_token``); an API key needs
 ``withdraw`` scope, which no key has unless its owner chose it (with their second factor)."""
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exchange.accounts.models import ApiKey
 from exchange.api.fields import DecimalString, StrictCharField
 from exchange.api.permissions import HasScope
-from exchange.api.schema import PRIVATE_ERRORS, PageQuery, errors, paginated, parse_query
+from exchange.api.schema import PRIVATE_ERRORS, NewestFirstPage, PageQuery, errors, paginated, parse_query
 from exchange.ledger.models import WithdrawalStatus
 from exchange.withdrawals import selectors, services
 
@@ -28,13 +27,6 @@ class WithdrawalOutputSerializer(serializers.Serializer):
     failure_reason = serializers.CharField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
-
-
-class WithdrawalPage(CursorPagination):
-    ordering = "-id"
-    page_size = 100
-    max_page_size = 1000
-    page_size_query_param = "limit"
 
 
 class WithdrawalQuery(PageQuery):
@@ -58,7 +50,7 @@ class WithdrawalListApi(APIView):
     def get(self, request):
         query = parse_query(WithdrawalQuery, request)
         rows = selectors.withdrawal_list(user=request.user, asset=query.get("asset"), status=query.get("status"))
-        paginator = WithdrawalPage()
+        paginator = NewestFirstPage()
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(WithdrawalOutputSerializer(page, many=True).data)
 
