@@ -30,6 +30,7 @@ from exchange.infra import daphne_tuning  # noqa: E402
 from exchange.infra.health import LivenessProbe  # noqa: E402
 from exchange.infra.shedding import FrontDoor  # noqa: E402
 from exchange.routing import websocket_urlpatterns  # noqa: E402
+from exchange.trading.entry_door import SignedOrderDoor  # noqa: E402
 
 daphne_tuning.install()
 # Import every view now, not on the first request: a process the gateway has just put in rotation
@@ -42,8 +43,10 @@ application = ProtocolTypeRouter(
         # /healthz first (never shed); then bounded in-flight requests with fast 503s.
         # The ignore: a2wsgi, Django and FrontDoor each spell the standard WSGI and ASGI
         # callables with their own protocol types, which mypy cannot match.
-        "http": LivenessProbe(FrontDoor.from_settings(
-            WSGIMiddleware(django_wsgi_app, workers=settings.EXCHANGE_WEB_THREADS))),  # type: ignore[arg-type]
+        # Signed order entry then goes straight to its views (trading/entry_door.py).
+        "http": LivenessProbe(FrontDoor.from_settings(SignedOrderDoor(
+            WSGIMiddleware(django_wsgi_app, workers=settings.EXCHANGE_WEB_THREADS),  # type: ignore[arg-type]
+            threads=settings.EXCHANGE_WEB_THREADS))),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

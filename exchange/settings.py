@@ -75,9 +75,6 @@ MIDDLEWARE = [
     # NUL bytes, non-UTF-8 queries, oversized API bodies: a 4xx before anything reads them; and
     # every error under /api/ in the API's JSON shape (exchange/api/hygiene.py).
     "exchange.api.hygiene.InputHygieneMiddleware",
-    # Signed order entry goes from here straight to its DRF view: the browser's middleware below
-    # has nothing to do for it (exchange/trading/entry_door.py).
-    "exchange.trading.entry_door.OrderEntryShortcutMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

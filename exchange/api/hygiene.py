@@ -81,25 +81,29 @@ class InputHygieneMiddleware:
         refusal = input_refusal(request)
         if refusal is not None:
             return bad_input(request, *refusal)
-        response = self.get_response(request)
-        if response.status_code < 400 or getattr(response, "streaming", False):
-            return response
-        if is_api_path(request.path):
-            if not response.get("Content-Type", "").startswith("application/json"):
-                return self._as_json(response)
-        elif response.status_code == 405 and not response.content:
-            page = render(request, "405.html", status=405)
-            page["Allow"] = response.get("Allow", "")
-            return page
-        return response
+        return json_shaped(request, self.get_response(request))
 
-    @staticmethod
-    def _as_json(response: HttpResponse) -> HttpResponse:
-        """An error some layer below DRF wrote as HTML or nothing, in the API's shape."""
-        status = response.status_code
-        shaped = json_error(_CODES.get(status, "server_error" if status >= 500 else "request_error"),
-                            _MESSAGES.get(status, "the request failed" if status < 500 else "internal error"), status)
-        for header in ("Allow", "Retry-After", "WWW-Authenticate"):
-            if header in response:
-                shaped[header] = response[header]
-        return shaped
+
+def json_shaped(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """``response``, or, for an error some layer below DRF wrote as HTML or nothing, the same
+    error in the API's shape under ``/api/`` (and a page for a bare 405 elsewhere)."""
+    if response.status_code < 400 or getattr(response, "streaming", False):
+        return response
+    if is_api_path(request.path):
+        if not response.get("Content-Type", "").startswith("application/json"):
+            return _as_json(response)
+    elif response.status_code == 405 and not response.content:
+        page = render(request, "405.html", status=405)
+        page["Allow"] = response.get("Allow", "")
+        return page
+    return response
+
+
+def _as_json(response: HttpResponse) -> HttpResponse:
+    status = response.status_code
+    shaped = json_error(_CODES.get(status, "server_error" if status >= 500 else "request_error"),
+                        _MESSAGES.get(status, "the request failed" if status < 500 else "internal error"), status)
+    for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+        if header in response:
+            shaped[header] = response[header]
+    return shaped

@@ -7,6 +7,7 @@ import time
 
 import redis
 from django.conf import settings
+from django.http import HttpResponse, JsonResponse
 from rest_framework.throttling import BaseThrottle
 
 from exchange.infra.net import client_ip
@@ -39,16 +40,20 @@ class IpRateLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path.startswith("/api/"):
-            wait = window_wait("ip", client_ip(request) or "unknown")
-            if wait is not None:
-                from django.http import JsonResponse
+        return ip_limit_refusal(request) or self.get_response(request)
 
-                response = JsonResponse({"error": {"code": "rate_limited", "message": "too many requests from this address"}},
-                                        status=429)
-                response["Retry-After"] = str(int(wait) + 1)
-                return response
-        return self.get_response(request)
+
+def ip_limit_refusal(request) -> HttpResponse | None:
+    """The 429 for an ``/api/`` request over its address's limit, or None (counts the request)."""
+    if not request.path.startswith("/api/"):
+        return None
+    wait = window_wait("ip", client_ip(request) or "unknown")
+    if wait is None:
+        return None
+    response = JsonResponse({"error": {"code": "rate_limited", "message": "too many requests from this address"}},
+                            status=429)
+    response["Retry-After"] = str(int(wait) + 1)
+    return response
 
 
 class RedisWindowThrottle(BaseThrottle):

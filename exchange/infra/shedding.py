@@ -164,7 +164,7 @@ class FrontDoor:
 
 # ------------------------------------------------------------------ database unavailable → 503
 
-def _database_failure(exc: BaseException | None) -> str | None:
+def database_failure(exc: BaseException | None) -> str | None:
     """``overloaded`` when the pool stayed empty, ``database_unavailable`` when PostgreSQL is not
     reachable; None for any other error (a real bug stays a 500)."""
     if not isinstance(exc, OperationalError | InterfaceError):
@@ -185,7 +185,7 @@ def _database_failure(exc: BaseException | None) -> str | None:
 def _remember_database_failure(sender: object, request: HttpRequest | None = None, **kwargs: object) -> None:
     import sys
 
-    code = _database_failure(sys.exc_info()[1])
+    code = database_failure(sys.exc_info()[1])
     if code is not None and request is not None:
         request.exchange_database_failure = code  # type: ignore[attr-defined]
 
@@ -200,7 +200,7 @@ class _DatabaseFailureLogFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        code = _database_failure(exc)
+        code = database_failure(exc)
         if code is not None:
             path = record.args[-1] if isinstance(record.args, tuple) and record.args else ""
             record.msg, record.args = "%s answered 503 (%s): %s", (path, code, exc)
@@ -226,13 +226,18 @@ class DatabaseUnavailableMiddleware:
         code = getattr(request, "exchange_database_failure", None)
         if code is None or response.status_code != 500:
             return response
-        message = (SERVER_BUSY if code == "overloaded"
-                   else "the database is briefly unavailable: retry shortly")
-        if request.path.startswith("/api/"):
-            replaced: HttpResponse = JsonResponse({"error": {"code": code, "message": message}}, status=503)
-        else:
-            body, content_type = _error_body(request.path, code, message)
-            replaced = HttpResponse(body, status=503, content_type=content_type.decode())
-        replaced["Retry-After"] = str(max(1, settings.EXCHANGE_SHED_RETRY_AFTER))
-        replaced["Cache-Control"] = "no-store"
-        return replaced
+        return database_failure_response(request.path, code)
+
+
+def database_failure_response(path: str, code: str) -> HttpResponse:
+    """The 503 with ``Retry-After`` for a request the database could not serve (see above)."""
+    message = (SERVER_BUSY if code == "overloaded"
+               else "the database is briefly unavailable: retry shortly")
+    if path.startswith("/api/"):
+        replaced: HttpResponse = JsonResponse({"error": {"code": code, "message": message}}, status=503)
+    else:
+        body, content_type = _error_body(path, code, message)
+        replaced = HttpResponse(body, status=503, content_type=content_type.decode())
+    replaced["Retry-After"] = str(max(1, settings.EXCHANGE_SHED_RETRY_AFTER))
+    replaced["Cache-Control"] = "no-store"
+    return replaced

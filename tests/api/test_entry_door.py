@@ -1,59 +1,166 @@
-"""Signed order entry takes the short way (exchange/trading/entry_door.py) and answers as the
-long way does; everything else still goes through the whole middleware stack."""
+"""Signed order entry takes the short way (the ASGI ``SignedOrderDoor``, exchange/trading/entry_door.py)
+and answers exactly as the long way (Django's whole request cycle) does; everything else goes the
+long way."""
+import asyncio
 import json
+import time
 
 import pytest
 from django.test import Client
 
+from exchange.api.signing import signature
+from exchange.trading.entry_door import SignedOrderDoor
 from exchange.trading.models import Order
 
 pytestmark = pytest.mark.django_db(transaction=True)
+DOORS: list[SignedOrderDoor] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_doors():
+    yield
+    while DOORS:
+        DOORS.pop().close()
 
 ORDER = {"market": "BTC-USD", "side": "buy", "price": "30000", "quantity": "0.01"}
 
 
-def _session_calls(monkeypatch) -> list[str]:
-    """Record every time a request's session is loaded: the browser's middleware at work."""
-    from django.contrib.sessions.middleware import SessionMiddleware
+class LongWay:
+    """The ASGI app behind the door: records what reached it."""
 
-    seen: list[str] = []
-    original = SessionMiddleware.process_request
+    def __init__(self) -> None:
+        self.paths: list[str] = []
 
-    def recording(self, request):
-        seen.append(request.path)
-        return original(self, request)
-
-    monkeypatch.setattr(SessionMiddleware, "process_request", recording)
-    return seen
+    async def __call__(self, scope, receive, send) -> None:
+        self.paths.append(scope["path"])
+        await send({"type": "http.response.start", "status": 299, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
 
 
-def test_a_signed_order_skips_the_browser_middleware(market, make_user, signed, monkeypatch):
-    seen = _session_calls(monkeypatch)
-    trader = signed(make_user("alice", USD="10000"))
-    placed = trader.call("POST", "/api/v1/orders", ORDER)
-    batch = trader.call("POST", "/api/v1/orders/batch", {"orders": [ORDER, {**ORDER, "price": "oops"}]})
-    assert placed.status_code == 201, placed.content
-    assert [r["status"] for r in batch.json()["results"]] == [201, 400]
-    assert Order.objects.count() == 2
-    assert seen == []  # neither request loaded a session
-    trader.call("GET", "/api/v1/orders")  # other signed requests go the long way
-    assert seen == ["/api/v1/orders"]
+def through_door(door, method: str, path: str, body: bytes, headers: dict[str, str], query: bytes = b""):
+    """One request through the ASGI door, as Daphne hands it over; (status, headers, body)."""
+    scope = {"type": "http", "method": method, "path": path, "root_path": "", "query_string": query,
+             "scheme": "http", "http_version": "1.1", "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+             "headers": [(b"host", b"testserver"), (b"content-type", headers.pop("content-type", "application/json").encode())]
+             + [(k.lower().encode(), v.encode()) for k, v in headers.items()]}
+    chunks = [body[i:i + 4096] for i in range(0, len(body), 4096)] or [b""]
+    sent: list[dict] = []
+
+    async def receive():
+        chunk = chunks.pop(0)
+        return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(door(scope, receive, send))
+    start = sent[0]
+    return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, b"".join(m.get("body", b"") for m in sent[1:])
 
 
-def test_the_short_way_refuses_as_the_long_way(market, make_user, signed, monkeypatch):
-    seen = _session_calls(monkeypatch)
-    trader = signed(make_user("alice", USD="10000"))
-    bad_signature = trader.call("POST", "/api/v1/orders", ORDER, secret="not-the-secret")
-    read_only = signed(make_user("bob", USD="10000"), scopes=("read",)).call("POST", "/api/v1/orders", ORDER)
-    invalid = trader.call("POST", "/api/v1/orders", {**ORDER, "side": "sideways"})
-    broken = trader.client.generic("POST", "/api/v1/orders", data=b"{not json", content_type="application/json",
-                                   **trader.headers("POST", "/api/v1/orders", b"{not json"))
-    poor = trader.call("POST", "/api/v1/orders", {**ORDER, "quantity": "100"})
-    answers = [(r.status_code, r.json()["error"]["code"]) for r in (bad_signature, read_only, invalid, broken, poor)]
-    assert answers == [(401, "invalid_signature"), (403, "missing_scope"), (400, "invalid_side"),
-                       (400, "malformed_request"), (400, "insufficient_funds")], answers
+class Caller:
+    """Signs requests for one key and sends each the short way and the long way."""
+
+    def __init__(self, key: str, secret: str) -> None:
+        self.key, self.secret = key, secret
+        self.door = SignedOrderDoor(LongWay(), threads=1)
+        self.client = Client()
+        DOORS.append(self.door)
+
+    def headers(self, method: str, path_with_query: str, body: bytes, **overrides) -> dict[str, str]:
+        time.sleep(0.002)  # a fresh millisecond: the same signature twice is a replay
+        timestamp = overrides.get("timestamp") or str(int(time.time() * 1000))
+        return {"X-API-KEY": overrides.get("key", self.key), "X-API-TIMESTAMP": timestamp,
+                "X-API-SIGNATURE": signature(overrides.get("secret", self.secret), timestamp, method, path_with_query, body)}
+
+    def short(self, path: str, body: bytes, query: str = "", content_type: str = "application/json", **overrides):
+        full = path + ("?" + query if query else "")
+        headers = {**self.headers("POST", full, body, **overrides), "content-type": content_type}
+        return through_door(self.door, "POST", path, body, headers, query.encode("latin1"))
+
+    def long(self, path: str, body: bytes, query: str = "", content_type: str = "application/json", **overrides):
+        full = path + ("?" + query if query else "")
+        meta = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in self.headers("POST", full, body, **overrides).items()}
+        return self.client.generic("POST", full, data=body, content_type=content_type, **meta)
+
+
+def _outcome(status: int, body: bytes) -> tuple:
+    data = json.loads(body)
+    if "error" in data:
+        return status, data["error"]["code"]
+    if "results" in data:
+        return status, tuple((r["status"], r.get("error", {}).get("code")) for r in data["results"])
+    return status, data["status"], data["side"], data["price"], data["quantity"]
+
+
+CASES = {
+    "an order": ("/api/v1/orders", json.dumps(ORDER).encode(), {}),
+    "a batch": ("/api/v1/orders/batch", json.dumps({"orders": [ORDER, {**ORDER, "price": "oops"}]}).encode(), {}),
+    "a wrong signature": ("/api/v1/orders", json.dumps(ORDER).encode(), {"secret": "not-the-secret"}),
+    "an unknown key": ("/api/v1/orders", json.dumps(ORDER).encode(), {"key": "f" * 32}),
+    "a stale timestamp": ("/api/v1/orders", json.dumps(ORDER).encode(), {"timestamp": "1000000000000"}),
+    "an invalid side": ("/api/v1/orders", json.dumps({**ORDER, "side": "sideways"}).encode(), {}),
+    "broken JSON": ("/api/v1/orders", b"{not json", {}),
+    "a body that is not UTF-8": ("/api/v1/orders", b'{"market": "\xff\xfe"}', {}),
+    "JSON nested too deep": ("/api/v1/orders", b"[" * 5000 + b"]" * 5000, {}),
+    "a list instead of an object": ("/api/v1/orders", b"[1, 2]", {}),
+    "not enough funds": ("/api/v1/orders", json.dumps({**ORDER, "quantity": "100"}).encode(), {}),
+    "a text body": ("/api/v1/orders", b"market=BTC-USD", {"content_type": "text/plain"}),
+    "a body too large": ("/api/v1/orders", b'{"pad": "' + b"x" * 300_000 + b'"}', {}),
+    "a batch of non-objects": ("/api/v1/orders/batch", b'{"orders": [1, 2]}', {}),
+    "a query that is not UTF-8": ("/api/v1/orders", json.dumps(ORDER).encode(), {"query": "x=%ff%fe"}),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_short_way_answers_as_the_long_way(case, market, make_user):
+    from exchange.accounts.services import api_key_create
+
+    path, body, options = CASES[case]
+    key, secret = api_key_create(user=make_user("alice", USD="10000"), scopes=["read", "trade"])
+    caller = Caller(key.key, secret)
+    short_status, headers, short_body = caller.short(path, body, **options)
+    long = caller.long(path, body, **options)
+    assert headers["content-type"].startswith("application/json")
+    assert headers["x-content-type-options"] == "nosniff"  # what SecurityMiddleware gives the long way
+    assert _outcome(short_status, short_body) == _outcome(long.status_code, long.content), (short_body, long.content)
+    assert caller.door.app.paths == []  # the short way answered it
+
+
+def test_a_read_only_key_is_refused_the_short_way(market, make_user):
+    from exchange.accounts.services import api_key_create
+
+    key, secret = api_key_create(user=make_user("bob", USD="10000"), scopes=["read"])
+    status, _, body = Caller(key.key, secret).short("/api/v1/orders", json.dumps(ORDER).encode())
+    assert (status, json.loads(body)["error"]["code"]) == (403, "missing_scope")
     assert Order.objects.count() == 0
-    assert seen == []
+
+
+def test_orders_placed_the_short_way_are_placed_once(market, make_user):
+    from exchange.accounts.services import api_key_create
+
+    key, secret = api_key_create(user=make_user("alice", USD="10000"), scopes=["read", "trade"])
+    caller = Caller(key.key, secret)
+    first = caller.short("/api/v1/orders", json.dumps({**ORDER, "client_order_id": "c-1"}).encode())
+    again = caller.short("/api/v1/orders", json.dumps({**ORDER, "client_order_id": "c-1"}).encode())
+    batch = caller.short("/api/v1/orders/batch", json.dumps({"orders": [{**ORDER, "client_order_id": "c-2"}] * 3}).encode())
+    assert first[0] == again[0] == 201
+    assert json.loads(first[2])["id"] == json.loads(again[2])["id"]
+    assert [r["status"] for r in json.loads(batch[2])["results"]] == [201, 201, 201]
+    assert Order.objects.filter(user__username="alice").count() == 2
+
+
+def test_everything_else_goes_the_long_way(market, make_user):
+    from exchange.accounts.services import api_key_create
+
+    key, secret = api_key_create(user=make_user("alice", USD="10000"), scopes=["read", "trade"])
+    caller = Caller(key.key, secret)
+    body = json.dumps(ORDER).encode()
+    unsigned = through_door(caller.door, "POST", "/api/v1/orders", body, {})  # a browser's: session and CSRF
+    listing = through_door(caller.door, "GET", "/api/v1/orders", b"", caller.headers("GET", "/api/v1/orders", b""))
+    other = through_door(caller.door, "POST", "/api/v1/withdrawals", body, caller.headers("POST", "/api/v1/withdrawals", body))
+    assert [unsigned[0], listing[0], other[0]] == [299, 299, 299]
+    assert caller.door.app.paths == ["/api/v1/orders", "/api/v1/orders", "/api/v1/withdrawals"]
 
 
 def test_a_session_order_still_needs_its_csrf_token(market, make_user):
