@@ -89,6 +89,26 @@ class MarketBaseline:
         tick = float(self.step / self.last_price) if self.step and self.last_price else 0.0
         return max(volatility, self.spread or 0.0, tick) or None
 
+    def calm_move_scale(self, window: float, *, until: float | None = None) -> float | None:
+        """`move_scale` with the smaller of two volatility estimates: the square-root-scaled short
+        moves of `volatility` and the moves measured over the whole `window`.
+
+        Short moves overstate the move over a window when they are mostly noise that does not add
+        up: bid-ask bounce in a coarse-tick market, the decaying impact of aggressive trades in a
+        busy one. Moves over the whole window overstate it when a trend (a parent order at work)
+        runs through them. A rally has to stand out from the calmer of the two. Falls back to
+        `move_scale` while the window's own moves are too few (under ten).
+        """
+        short = self.volatility(window, until=until)
+        if short is None:
+            return None
+        points = [s for s in self._samples if until is None or s[0] <= until]
+        moves = _moves(points, window)
+        if len(moves) >= 10:
+            short = min(short, statistics.median(abs(m) for m in moves) / 0.6745)
+        tick = float(self.step / self.last_price) if self.step and self.last_price else 0.0
+        return max(short, self.spread or 0.0, tick) or None
+
 
 __all__ = ["HORIZON_SECONDS", "SAMPLE_SECONDS", "SPREAD_ALPHA", "MarketBaseline"]
 
