@@ -138,21 +138,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
-CHANNEL_LAYERS = {
-    "default": {
-        # channels_redis, with a lost Redis closing sockets for a resync (exchange/marketdata/layer.py).
-        "BACKEND": "exchange.marketdata.layer.ResilientRedisChannelLayer",
-        # redis-py 8 reads with a 5 s timeout by default, the same as channels_redis's blocking
-        # receive: an idle WebSocket would then die with TimeoutError. Give reads more room.
-        # capacity: channels_redis keeps every socket of a web process in ONE Redis key and skips a
-        # group_send to that key once it holds `capacity` messages (and drops the oldest from a
-        # socket's local buffer past it). Its default, 100, is one book update for 100 sockets of a
-        # process: with a few hundred market subscribers per process, updates were dropped and
-        # clients saw gaps. Messages still expire after 60 s if a process stops reading.
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
-                   "capacity": env.int("EXCHANGE_CHANNEL_CAPACITY", default=10_000)},
-    },
-}
+# WebSockets get their messages from the process's market-data hub (exchange/marketdata/hub.py), one
+# Redis subscription per web process; no Channels layer: nothing sends through one.
+CHANNEL_LAYERS: dict = {}
 # (market, channel) pairs one /ws/stream/ socket may follow at once (exchange/marketdata/subscriptions.py).
 EXCHANGE_WS_MAX_SUBSCRIPTIONS = env.int("EXCHANGE_WS_MAX_SUBSCRIPTIONS", default=200)
 

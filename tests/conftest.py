@@ -117,12 +117,6 @@ def redis_url(settings):
 
     redis.Redis.from_url(url).flushdb()
     settings.REDIS_URL = url
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "exchange.marketdata.layer.ResilientRedisChannelLayer",
-            "CONFIG": {"hosts": [{"address": url, "socket_timeout": 30}]},
-        }
-    }
     return url
 
 

@@ -1,4 +1,5 @@
-"""Deposit updates to their owner's private WebSocket (``/ws/user/``, group ``user.{id}``).
+"""Deposit updates to their owner's private WebSocket (``/ws/user/``, group ``user.{id}``, through the
+web processes' hubs: ``infra/pubsub.py``).
 
 Sent after the watcher's transaction commits, so nobody sees a state that was rolled back. The
 frames carry no per-user sequence (that numbers the matcher's order/fill/balance stream); the
@@ -7,12 +8,12 @@ is logged and dropped: the deposit itself is durable and the page shows it on re
 """
 import logging
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 
 from exchange.chain.messages import deposit_message
 from exchange.chain.models import Deposit
+from exchange.infra.pubsub import hub_publish
+from exchange.infra.redis_clients import redis_client
 
 log = logging.getLogger("exchange.chain")
 
@@ -33,8 +34,7 @@ def deposits_push_after_commit(deposits: list[Deposit]) -> None:
 
 def _send(frames: dict[int, list[dict]]) -> None:
     try:
-        layer = get_channel_layer()
-        for user_id, events in frames.items():
-            async_to_sync(layer.group_send)(_user_group(user_id), {"type": "user.events", "events": events})
+        hub_publish(redis_client(), [(_user_group(user_id), {"type": "user.events", "events": events})
+                                     for user_id, events in frames.items()])
     except Exception as exc:  # Redis away: the push is best-effort, the deposit is durable
         log.warning("deposit push failed (%s); clients see it on their next load", exc)

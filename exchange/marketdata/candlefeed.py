@@ -17,7 +17,7 @@ trades have no candle (as in the REST series, a client draws them flat at the pr
 """
 from datetime import UTC, datetime
 
-from exchange.marketdata.hub import public_publish
+from exchange.infra.pubsub import hub_publish
 from exchange.marketdata.models import INTERVALS
 from exchange.trading.streams import redis_client
 
@@ -115,5 +115,5 @@ class CandleFeed:
             if row is not None:  # always there: the trades that made it committed before this
                 opened = datetime.fromtimestamp(start, tz=UTC)
                 frames.setdefault(symbol, []).append(candle_message(symbol, interval, opened, row, closed))
-        public_publish(redis_client(), [(candles_group(symbol), {"type": "md.candle", "market": symbol, "frames": out})
+        hub_publish(redis_client(), [(candles_group(symbol), {"type": "md.candle", "market": symbol, "frames": out})
                                         for symbol, out in frames.items()])

@@ -5,7 +5,6 @@ import contextlib
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from redis.exceptions import RedisError
 
 from exchange.errors import ExchangeError
@@ -14,8 +13,7 @@ from exchange.infra.redis_clients import redis_client
 from exchange.marketdata import selectors
 from exchange.marketdata.auth import ws_api_key_authenticate
 from exchange.marketdata.groups import market_group, user_group, user_listeners_key, user_sequence_key
-from exchange.marketdata.hub import HubConsumer, frame_text
-from exchange.marketdata.layer import CLOSE_UNAVAILABLE, group_join
+from exchange.marketdata.hub import CLOSE_UNAVAILABLE, HubConsumer, frame_text
 from exchange.markets.models import Market
 
 AUTH_TIMEOUT = 5.0
@@ -61,7 +59,7 @@ class MarketConsumer(HubConsumer):
         await self.close(code=CLOSE_UNAVAILABLE)
 
     async def layer_lost(self, event):
-        """Redis went away (exchange/marketdata/layer.py): the client reconnects and resyncs."""
+        """Redis went away (the hub lost it, exchange/marketdata/hub.py): the client reconnects and resyncs."""
         await self.send_json({"type": "error", "code": "resync", "message": "market data restarted: reconnect"})
         await self.close(code=CLOSE_UNAVAILABLE)
 
@@ -81,7 +79,7 @@ class MarketConsumer(HubConsumer):
             await self.send_json(event["ticker"])
 
 
-class UserConsumer(AsyncJsonWebsocketConsumer):
+class UserConsumer(HubConsumer):
     """``/ws/user/``: the signed-in user's order, fill and balance messages.
 
     Signed in by the session cookie, or by an ``auth`` message signed with an API key (first
@@ -114,7 +112,7 @@ class UserConsumer(AsyncJsonWebsocketConsumer):
         except RedisError:
             return await self._refuse("unavailable", "the user stream is restarting: reconnect", CLOSE_UNAVAILABLE)
         self.user_id = user_id
-        if not await group_join(self.channel_layer, user_group(user_id), self.channel_name):
+        if not await self.hub_join(user_group(user_id)):
             return await self._refuse("unavailable", "the user stream is restarting: reconnect", CLOSE_UNAVAILABLE)
         try:
             sequence = await sync_to_async(redis_client().get)(user_sequence_key(user_id))
@@ -129,12 +127,12 @@ class UserConsumer(AsyncJsonWebsocketConsumer):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._timeout
         if self.user_id is not None:
-            with contextlib.suppress(RedisError, OSError):  # Redis gone: so are its groups and counts
-                await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
+            self.hub_leave(user_group(self.user_id))
+            with contextlib.suppress(RedisError, OSError):  # Redis gone: so are its counts
                 await sync_to_async(redis_client().decr)(user_listeners_key(self.user_id))
 
     async def layer_lost(self, event):
-        """Redis went away (exchange/marketdata/layer.py): the client reconnects and resyncs."""
+        """Redis went away (the hub lost it, exchange/marketdata/hub.py): the client reconnects and resyncs."""
         await self._refuse("resync", "the user stream restarted: reconnect", CLOSE_UNAVAILABLE)
 
     async def receive_json(self, content, **kwargs):

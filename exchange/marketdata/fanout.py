@@ -5,26 +5,25 @@ with matching for the GIL. It does everything that may wait on the network or th
 Redis PUBLISH of the book message and trades for ``market.{symbol}`` (each web process's ``hub``
 fans it out to its sockets), the ticker (at most once a second per market), the candles the trades changed
 (``candlefeed``, for the ``candles:{interval}`` channel), and each touched user's order, fill
-and balance messages as a Channels ``group_send`` to ``user.{id}`` with their per-user sequence.
+and balance messages to ``user.{id}`` with their per-user sequence, all PUBLISHed in one round
+trip per turn to the web processes' hubs (``marketdata/hub.py``).
 Errors are logged, never raised: a client that misses a message sees it in the sequence and
 repairs it (gap fill, or re-snapshot).
 
 Imported before ``django.setup()`` in the spawned process: nothing here may import models at
 the top.
 """
-import asyncio
 import logging
 import multiprocessing
 import os
 import queue
 import time
 
-from channels.layers import get_channel_layer
 from django.db import connection
 
+from exchange.infra.pubsub import hub_publish
 from exchange.infra.redis_clients import redis_client
 from exchange.marketdata.groups import market_group, user_group, user_listeners_key, user_sequence_key
-from exchange.marketdata.hub import public_publish
 
 log = logging.getLogger("exchange.marketdata")
 QUEUE_MAX = 20_000
@@ -67,7 +66,6 @@ def run(items_queue, parent_pid: int | None = None) -> None:
     """The fan-out loop (in its own process): until the parent matcher is gone."""
     from exchange.marketdata.candlefeed import CandleFeed  # needs the models: after django.setup()
 
-    loop = asyncio.new_event_loop()
     candles = CandleFeed()
     pending_tickers: dict[str, int] = {}
     last_ticker: dict[str, float] = {}
@@ -76,18 +74,17 @@ def run(items_queue, parent_pid: int | None = None) -> None:
             items = [items_queue.get(timeout=0.25)]
         except queue.Empty:
             items = []
-        # Under load, send what has queued up together: one group_send per market and per
-        # user for many batches, instead of one per batch.
+        # Under load, send what has queued up together: one message per market and per user
+        # for many batches, instead of one per batch.
         while items and len(items) < DRAIN_MAX:
             try:
                 items.append(items_queue.get_nowait())
             except queue.Empty:
                 break
         try:
-            layer = get_channel_layer()
             if items:
                 send_markets(items)
-                send_users(loop, layer, items)
+                send_users(items)
                 for item in items:
                     if item["trades"] or item["book"]:
                         pending_tickers[item["symbol"]] = item["market_id"]
@@ -121,7 +118,7 @@ def send_markets(items: list[dict]) -> None:
                    for t in item["trades"])
         if item["status_changed"]:
             out.append({"type": "status", "market": symbol, "sequence": item["sequence"], "status": item["status"]})
-    public_publish(redis_client(), [(market_group(symbol), {"type": "md.batch", "frames": out})
+    hub_publish(redis_client(), [(market_group(symbol), {"type": "md.batch", "frames": out})
                                     for symbol, out in frames.items() if out])
 
 def send_ticker(symbol: str, market_id: int) -> None:
@@ -129,9 +126,9 @@ def send_ticker(symbol: str, market_id: int) -> None:
     from exchange.marketdata.selectors import _tickers
 
     ticker = _tickers(market_id, None)[0]
-    public_publish(redis_client(), [(market_group(symbol), {"type": "md.ticker", "ticker": ticker_message(ticker)})])
+    hub_publish(redis_client(), [(market_group(symbol), {"type": "md.ticker", "ticker": ticker_message(ticker)})])
 
-def send_users(loop, layer, items: list[dict]) -> None:
+def send_users(items: list[dict]) -> None:
     from exchange.marketdata.messages import user_events
 
     # Only users with a socket open get messages: most accounts that trade (programs using
@@ -157,7 +154,7 @@ def send_users(loop, layer, items: list[dict]) -> None:
         frames = events[user_id]
         for offset, frame in enumerate(frames):
             frame["sequence"] = last - len(frames) + 1 + offset
-        loop.run_until_complete(layer.group_send(user_group(user_id), {"type": "user.events", "events": frames}))
+    hub_publish(redis_client(), [(user_group(u), {"type": "user.events", "events": events[u]}) for u in users])
 
 
 def fanout_main(items_queue, parent_pid: int) -> None:

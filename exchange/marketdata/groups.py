@@ -10,7 +10,7 @@ def market_group(symbol: str) -> str:
 
 
 def user_group(user_id: int) -> str:
-    """The Channels group of one user's order, fill and balance frames."""
+    """The hub group of one user's order, fill, balance and deposit frames (marketdata/hub.py)."""
     return f"user.{user_id}"
 
 

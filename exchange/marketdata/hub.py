@@ -1,12 +1,15 @@
-"""Public market data to WebSockets: one Redis subscription per web process, fanned out in it.
+"""Market data to WebSockets: one Redis subscription per web process, fanned out in it.
 
 The public messages of a market (book, trades, status, ticker, candles) are the same for every
-socket that follows it. Through Channels groups, each one was stored in Redis once per socket and
-read back, decoded and encoded once per socket: with 1,000 subscribers a web process spent its
-CPU on that and delivery fell seconds behind. Instead, the matcher's fan-out process (``fanout.py``)
-PUBLISHes each message once on the group's Redis channel; every web process has one
-``Hub`` subscribed to all of them, which decodes a message once and hands it to the queues of
-its own sockets; each frame is encoded to JSON text once per process (``frame_text``).
+socket that follows it; a user's order, fill, balance and deposit messages go to their own
+``user.{id}`` group, which only their signed-in sockets join. Through Channels groups, each
+message was stored in Redis once per socket and read back, decoded and encoded once per socket:
+with 1,000 subscribers a web process spent its CPU on that and delivery fell seconds behind.
+Instead, every publisher (the matcher's fan-out process, ``fanout.py``; the chain watcher)
+PUBLISHes each message once on the group's Redis channel (``infra/pubsub.hub_publish``); every
+web process has one ``Hub`` subscribed to all of them, which decodes a message once and hands it
+to the queues of its own sockets; each frame is encoded to JSON text once per process
+(``frame_text``).
 
 Ordering and gaps: Redis delivers a channel's messages in the order they were published, and a
 socket joins its group before it reads its snapshot, so every book message after the snapshot
@@ -15,7 +18,9 @@ reaches it. A socket's messages go through a queue that its consumer handles one
 socket is told ``layer.lost`` and closed with 4503 so its client reconnects and resyncs (the
 book's gap rule holds either way); the Hub reconnects with backoff.
 
-Private user streams stay on Channels groups: each has a handful of sockets.
+Private user streams came here from Channels groups too: with a bot's every order sending two or
+three messages through channels_redis (a Lua script per message to store it, a blocking read per
+socket to fetch it), the user streams took about a third of a web process's event loop.
 """
 from __future__ import annotations
 
@@ -25,40 +30,25 @@ import json
 import logging
 from typing import Any
 
-import redis
 import redis.asyncio as aioredis
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.utils import await_many_dispatch
 from django.conf import settings
 
+from exchange.infra.pubsub import channel_prefix
+
 log = logging.getLogger(__name__)
 
 LAYER_LOST = {"type": "layer.lost"}
+# Daphne (autobahn) sends only 1000 or 3000-4999; like the consumers' 4401/4403/4404, 4503 follows
+# HTTP: the service is briefly unavailable, reconnect now and resync.
+CLOSE_UNAVAILABLE = 4503
 # A socket whose consumer has this many messages waiting is not keeping up: it is closed (4503)
 # and its client resyncs, rather than holding the process's memory.
 SOCKET_QUEUE_MAX = 10_000
 JOIN_TIMEOUT = 2.0
 BACKOFF_FIRST, BACKOFF_MAX = 0.1, 2.0
-
-
-def _channel_prefix(url: str) -> str:
-    """Pub/sub channels are shared by every database of a Redis server: the database is part of
-    the name, so two venues (or test runs) on one server never hear each other."""
-    db = redis.connection.parse_url(url).get("db", 0)
-    return f"exchange.md.{db}."
-
-
-def public_channel(group: str) -> str:
-    return _channel_prefix(settings.REDIS_URL) + group
-
-
-def public_publish(client: redis.Redis, messages: list[tuple[str, dict]]) -> None:
-    """PUBLISH each (group, message) once, in order, in one round trip."""
-    pipe = client.pipeline(transaction=False)
-    for group, message in messages:
-        pipe.publish(public_channel(group), json.dumps(message))
-    pipe.execute()
 
 
 def frame_text(event: dict, index: int, channel: str | None = None) -> str:
@@ -79,7 +69,7 @@ class Hub:
     def __init__(self, url: str, loop: asyncio.AbstractEventLoop) -> None:
         self.url = url
         self.loop = loop
-        self.prefix = _channel_prefix(url)
+        self.prefix = channel_prefix(url)
         self.members: dict[str, set[asyncio.Queue]] = {}
         self.ready = asyncio.Event()
         self.task: asyncio.Task | None = None

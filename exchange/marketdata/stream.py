@@ -19,8 +19,7 @@ from redis.exceptions import RedisError
 
 from exchange.errors import ExchangeError
 from exchange.marketdata import selectors
-from exchange.marketdata.hub import HubConsumer, frame_text
-from exchange.marketdata.layer import CLOSE_UNAVAILABLE
+from exchange.marketdata.hub import CLOSE_UNAVAILABLE, HubConsumer, frame_text
 from exchange.marketdata.subscriptions import Request, Subscriptions, max_subscriptions, request_id, request_parse
 from exchange.markets.models import Market
 
@@ -143,6 +142,6 @@ class StreamConsumer(HubConsumer):
                 await self.send(text_data=frame_text(event, index))
 
     async def layer_lost(self, event):
-        """Redis went away (exchange/marketdata/layer.py): the client reconnects, resubscribes and resyncs."""
+        """Redis went away (the hub lost it, exchange/marketdata/hub.py): the client reconnects, resubscribes and resyncs."""
         await self._error(ExchangeError("resync", "market data restarted: reconnect"), None)
         await self.close(code=CLOSE_UNAVAILABLE)

@@ -90,7 +90,7 @@ def candle_interval(channel: str) -> str | None:
 
 
 class Subscriptions:
-    """One socket's (market, channel) pairs, and the Channels groups they need."""
+    """One socket's (market, channel) pairs, and the hub groups they need."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit

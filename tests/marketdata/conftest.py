@@ -1,5 +1,5 @@
 """Helpers for the market-data tests: the example client, WebSockets against the real ASGI app
-(real Redis channel layer on the tests' private Redis db), and a random order load."""
+(the real hub on the tests' private Redis db), and a random order load."""
 import asyncio
 import importlib.util
 import random
@@ -11,24 +11,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADERS = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
-
-
-@pytest.fixture(autouse=True)
-def channel_layer_read_timeout(request):
-    """The channel layer as it must be configured (see the note to the settings owner): redis-py 8
-    gives every socket a 5 s read timeout, the same as channels_redis's 5 s BZPOPMIN, so a consumer
-    with nothing to receive for 5 s on a busy event loop dies of ``TimeoutError``. A longer socket
-    timeout lets the blocking pop return first."""
-    if "redis_url" not in request.fixturenames:
-        return
-    url = request.getfixturevalue("redis_url")
-    settings = request.getfixturevalue("settings")
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "exchange.marketdata.layer.ResilientRedisChannelLayer",
-                                           # The test's consumer reads slower than a real one: room
-                                           # enough that the layer never drops a message (a capacity
-                                           # drop is a gap the client repairs, not what these tests test).
-                                           "CONFIG": {"hosts": [{"address": url, "socket_timeout": 30}],
-                                                      "capacity": 100_000}}}
 
 
 def load_example():

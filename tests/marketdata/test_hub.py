@@ -5,8 +5,9 @@ import asyncio
 import pytest
 import redis
 
+from exchange.infra.pubsub import hub_publish
 from exchange.marketdata.groups import market_group
-from exchange.marketdata.hub import SOCKET_QUEUE_MAX, hub, public_publish
+from exchange.marketdata.hub import SOCKET_QUEUE_MAX, hub
 from tests.conftest import TEST_REDIS_DB
 from tests.marketdata.conftest import communicator, receive
 
@@ -34,7 +35,7 @@ def test_every_socket_gets_each_message_once_in_order_from_one_subscription(mark
         sockets = await connected(SOCKETS)
         # One subscription for the process, whatever the number of sockets.
         assert len(hub().members[market_group("BTC-USD")]) == SOCKETS
-        public_publish(redis.Redis.from_url(redis_url),
+        hub_publish(redis.Redis.from_url(redis_url),
                        [(market_group("BTC-USD"), {"type": "md.batch", "frames": [book_frame(s)]}) for s in range(1, 7)])
         for socket in sockets:
             assert [(await receive(socket))["sequence"] for _ in range(6)] == [1, 2, 3, 4, 5, 6]
@@ -56,9 +57,9 @@ def test_a_venue_hears_nothing_from_another_redis_database(redis_url, settings):
         heard: asyncio.Queue = asyncio.Queue()
         assert await hub().join(group, heard)
         settings.REDIS_URL = other_db
-        public_publish(redis.Redis.from_url(other_db), [(group, {"type": "md.batch", "frames": [book_frame(99)]})])
+        hub_publish(redis.Redis.from_url(other_db), [(group, {"type": "md.batch", "frames": [book_frame(99)]})])
         settings.REDIS_URL = redis_url
-        public_publish(redis.Redis.from_url(redis_url), [(group, {"type": "md.batch", "frames": [book_frame(1)]})])
+        hub_publish(redis.Redis.from_url(redis_url), [(group, {"type": "md.batch", "frames": [book_frame(1)]})])
         assert (await asyncio.wait_for(heard.get(), 10))["frames"][0]["sequence"] == 1
         await asyncio.sleep(0.2)
         assert heard.empty()
@@ -74,7 +75,7 @@ def test_a_socket_that_falls_behind_is_closed_to_resync_and_the_others_go_on(red
         assert await hub().join(group, fast)
         for _ in range(SOCKET_QUEUE_MAX):  # a consumer that stopped reading
             slow.put_nowait({"type": "md.ticker"})
-        public_publish(redis.Redis.from_url(redis_url), [(group, {"type": "md.batch", "frames": [book_frame(1)]})])
+        hub_publish(redis.Redis.from_url(redis_url), [(group, {"type": "md.batch", "frames": [book_frame(1)]})])
         assert (await asyncio.wait_for(fast.get(), 10))["frames"][0]["sequence"] == 1
         assert hub().members[group] == {fast}
         assert slow.qsize() == 1

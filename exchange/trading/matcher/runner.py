@@ -1,6 +1,6 @@
 """The matcher's loop: own markets, read command batches, apply, commit, acknowledge, publish.
 
-What a batch means to market data (candles, the Redis book, Channels groups) is the sink's
+What a batch means to market data (candles, the Redis book, the hubs' groups) is the sink's
 business (``sink.py``): the loop hands it each batch when planned, in the transaction, and after.
 
 One writer per market: a PostgreSQL session advisory lock per market. A matcher that cannot

@@ -1,6 +1,6 @@
 """Where the matcher hands each batch it commits: one interface, implemented above trading.
 
-The matcher knows nothing of candles, Redis books or Channels groups. It calls its sink three
+The matcher knows nothing of candles, Redis books or WebSocket groups. It calls its sink three
 times per batch, in this order:
 
 1. ``capture`` on the matcher's thread, as soon as the batch is planned: copy whatever is needed
