@@ -73,15 +73,17 @@ class PumpAndDumpParams:
     - `min_dump_ratio` 0.5 and `full_dump_ratio` 0.8 (share of the accumulated position sold):
       rule 10's s (proposal). Selling more than `max_dump_ratio` 2 times the position is turning
       short, not distributing: that grade falls to 0 there (from 1 at 1.2 times).
-    - `full_dump_premium` 0.5 (average sale price above the low the rally started from, as a
-      share of the rise): sold into the rise. Any sale above the low counts a little: a slow
-      dump sells into what is left of the rally. Rule 10 asks for no profit: a pump that failed
-      to pay is still a pump.
+    - `min_dump_premium` 0 and `full_dump_premium` 0.5 (average sale price above the low the
+      rally started from, as a share of the rise): sold into the rise. A sale at or below the
+      low is never a dump; any sale above it counts a little: a slow dump sells into what is left
+      of the rally. Rule 10 asks for no profit: a pump that failed to pay is still a pump.
     - `full_distribution` 1 (sales / (sales + purchases) since the take-off, floor 0.5): the dump is
       one-way too; an account that buys as much as it sells in the rally is trading, not
       distributing (proposal).
-    - `full_dump_share` 0.05 (its sales / all the volume since the take-off): distribution into the
-      buyers; a small holder's profit-taking stays low on this grade (proposal).
+    - `min_dump_share` 0 and `full_dump_share` 0.05 (its sales / all the volume since the
+      take-off): distribution into the buyers; a small holder's profit-taking stays low on this
+      grade (proposal). Both `min_` names were gates before issue 17's rework, so a stored
+      parameter version that names them still applies.
     - `alert_score` 0.67: the weighted mean of the grades (weights in `_WEIGHTS`) an account
       needs to be named; fitted on the evaluation grid's tuning cells (README).
     - `recheck` 5 s: a rally without accumulators is looked at again this often; detection
@@ -109,8 +111,10 @@ class PumpAndDumpParams:
     min_dump_ratio: float = 0.5
     full_dump_ratio: float = 0.8
     max_dump_ratio: float = 2.0
+    min_dump_premium: float = 0.0
     full_dump_premium: float = 0.5
     full_distribution: float = 1.0
+    min_dump_share: float = 0.0
     full_dump_share: float = 0.05
     alert_score: float = 0.67
     recheck: float = 5.0
@@ -304,9 +308,9 @@ class PumpAndDumpDetector(Detector):
         evidence.add("one_way", ramp(acc.directionality, p.min_directionality, 1.0))
         evidence.add("dump", ramp(dumped, p.min_dump_ratio, p.full_dump_ratio))
         evidence.add("unwound", ramp(dumped, p.max_dump_ratio, 1.2))
-        evidence.add("premium", ramp(premium / spike.rise, 0.0, p.full_dump_premium))
+        evidence.add("premium", ramp(premium / spike.rise, p.min_dump_premium, p.full_dump_premium))
         evidence.add("distribution", ramp(distribution, 0.5, p.full_distribution))
-        evidence.add("dump_share", ramp(float(qty / rally) if rally > 0 else 0.0, 0.0, p.full_dump_share))
+        evidence.add("dump_share", ramp(float(qty / rally) if rally > 0 else 0.0, p.min_dump_share, p.full_dump_share))
         for name in evidence.grades:
             evidence.weights[name] = _WEIGHTS[name]
         return evidence
