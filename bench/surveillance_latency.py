@@ -21,7 +21,8 @@ Per phase (the offered rate, then the same-run baseline at ``--baseline-rate``):
 3. The bench writes the session's events into ``trading_journalevent`` as the matcher commits
    them: open loop, on a fixed schedule (event i is due at its session time, scaled so the
    offered rate is exact), every ``--tick`` seconds one transaction with a COPY of every event
-   due by then, with consecutive sequence numbers and ``created_at`` = the moment of the batch.
+   due by then, with consecutive sequence numbers and ``created_at`` = the event's scheduled
+   time (the matcher stamps an event with its command's entry time).
    The wall-clock time at which each transaction's COMMIT returned is kept per event.
 4. After the last commit it waits until the consumer's position reaches the last sequence,
    then a few seconds more, stops the consumer and reads the ``Alert`` rows.
@@ -251,7 +252,8 @@ def write(session: Session, rate: float, tick: float, database_url: str, consume
             upto = bisect.bisect_right(due, now - started, lo=len(commits))
             if upto > len(commits):
                 first = len(commits)
-                _copy(conn, session.market_id, session.rows[first:upto], base + first, datetime.now(UTC))
+                _copy(conn, session.market_id, session.rows[first:upto], base + first,
+                      lambda i, first=first: datetime.fromtimestamp(started + due[first + i], UTC))
                 committed = time.time()
                 commits += [committed] * (upto - first)
                 late = max(late, committed - (started + due[first]))
