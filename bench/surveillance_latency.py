@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Real-time surveillance latency: from a pattern's completing event to its alert, at 2,000 events/s.
 
-    .venv/bin/python bench/surveillance_latency.py                  # 2,000/s for 5 min, then 200/s (~12 min)
+    .venv/bin/python bench/surveillance_latency.py                  # 2,000/s for 5 min, then 200/s (~13 min)
     .venv/bin/python bench/surveillance_latency.py --rate 500 --no-baseline      # quicker look
 
 Needs PostgreSQL and Redis. Uses a database of its own (``bench_surveillance_latency`` on
