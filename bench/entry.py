@@ -25,7 +25,9 @@ of CPU: latency beyond it is the venue's). After the steps, a spike of 10x the h
 sustained (accepted >= 95% of offered, p99 < 1 s). Throughout the steps and the spike another
 process reads ``GET /api/v1/markets/{market}/depth`` open loop (``--depth-rate``, 20/s) and holds one
 market socket; after each it prints depth p50/p99, book messages, gaps in their sequence and trade
-delivery p99: whether market data stays served while order entry sheds.
+delivery p99: whether market data stays served while order entry sheds. And per step, from /proc
+(``cpu_share.py``), the cores each kind of process kept busy and the milliseconds of CPU one
+accepted order cost in each: where the machine's time goes.
 """
 import argparse
 import asyncio
@@ -47,6 +49,7 @@ import websockets
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.cpu_share import Sampler, per_order  # noqa: E402
 from exchange.api.signing import signature  # noqa: E402  (plain HMAC, no Django needed)
 
 
@@ -270,7 +273,7 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))] * 1000
 
 
-def report(records: list, fills: dict, name: str, rate: float, seconds: float) -> dict:
+def report(records: list, fills: dict, name: str, rate: float, seconds: float, sampler: Sampler | None = None) -> dict:
     mine = [r for r in records if r[0] == name]
     statuses: Counter = Counter()
     for _, _, _, status, ids, _, _ in mine:
@@ -289,6 +292,12 @@ def report(records: list, fills: dict, name: str, rate: float, seconds: float) -
            "fill p50 ms": round(pct(to_fill, .5), 1), "fill p99 ms": round(pct(to_fill, .99), 1),
            "send lag p99 ms": round(pct([r[6] for r in mine], .99), 1), "statuses": dict(statuses)}
     print(json.dumps(row), flush=True)
+    if sampler is not None and mine:
+        # The step's steady part: from 3 s after its first scheduled order to its last.
+        measured, busy = sampler.share(min(r[1] for r in mine) + 3, max(r[1] for r in mine))
+        if measured:
+            print(json.dumps({"step": name, "cores busy": round(sum(busy.values()), 2), "measured s": round(measured),
+                              "cpu ms per accepted order": per_order(busy, accepted / seconds)}), flush=True)
     row["sustained"] = accepted >= 0.95 * rate * seconds and pct(latencies, .99) < 1000
     return row
 
@@ -315,16 +324,18 @@ def main() -> None:
     parser.add_argument("--depth-rate", type=float, default=20, help="GET .../depth per second while orders are sent")
     args = parser.parse_args()
     keys = create_keys(args.users, run=str(int(time.time())))
+    sampler = Sampler(database=os.environ.get("DATABASE_URL", "").rsplit("/", 1)[-1].split("?")[0]).start()
     steps = [(f"step {rate}", float(rate), args.step_seconds) for rate in args.steps.split(",")]
     records, fills, market = run(args, keys, steps)
-    rows = [report(records, fills, name, rate, seconds) for name, rate, seconds in steps]
+    rows = [report(records, fills, name, rate, seconds, sampler) for name, rate, seconds in steps]
     market_report(market, "the steps")
     sustained = max((r["offered/s"] for r in rows if r["sustained"]), default=rows[0]["offered/s"])
     if args.spike_seconds > 0:
         spike = ("spike 10x", sustained * 10, args.spike_seconds)
         records, fills, market = run(args, keys, [spike])
-        report(records, fills, *spike)
+        report(records, fills, *spike, sampler)
         market_report(market, "the spike")
+    sampler.stop()
     for command in ("verify_ledger", "verify_journal"):
         output = manage(command).strip().splitlines()
         print(command, "->", output[-1] if output else "(no output)", flush=True)
