@@ -5,7 +5,7 @@ import redis
 from rest_framework import authentication, exceptions
 
 from exchange.accounts.models import ApiKey
-from exchange.api.keys import api_key_verify
+from exchange.api.keys import ReplayGuard, api_key_verify
 from exchange.errors import ExchangeError
 from exchange.infra.net import client_ip as net_client_ip
 from exchange.infra.redis_clients import redis_client
@@ -25,6 +25,10 @@ class ApiKeyError(exceptions.AuthenticationFailed):
         self.code = code
         self.status_code = status_code
 
+    @classmethod
+    def of(cls, exc: ExchangeError) -> "ApiKeyError":
+        return cls(exc.code, exc.message, exc.status)
+
 
 def client_ip(request) -> str:
     return net_client_ip(request) or ""  # the one reading, behind TRUSTED_PROXIES too
@@ -33,18 +37,26 @@ def client_ip(request) -> str:
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     """Authenticates requests that carry ``X-API-KEY``; others fall through to the session."""
 
+    # Methods whose replay guard is left to the view: the request then carries it, unchecked, as
+    # ``replay_guard`` (only ``exchange.api.signed_entry``, which runs it with its rate limits).
+    replay_deferred_for: frozenset[str] = frozenset()
+
     def authenticate(self, request):
         key = request.META.get("HTTP_X_API_KEY")
         if not key:
             return None
+        sent = request.META.get("HTTP_X_API_SIGNATURE", "")
+        defer_replay = request.method in self.replay_deferred_for
         try:
             api_key = api_key_verify(
-                key=key, timestamp=request.META.get("HTTP_X_API_TIMESTAMP", ""),
-                sent=request.META.get("HTTP_X_API_SIGNATURE", ""), method=request.method,
-                path_with_query=request.get_full_path(), body=request.body, client_ip=client_ip(request),
-                received_at=request_received_at(request.META))
+                key=key, timestamp=request.META.get("HTTP_X_API_TIMESTAMP", ""), sent=sent,
+                method=request.method, path_with_query=request.get_full_path(), body=request.body,
+                client_ip=client_ip(request), received_at=request_received_at(request.META),
+                defer_replay=defer_replay)
         except ExchangeError as exc:
-            raise ApiKeyError(exc.code, exc.message, exc.status) from None
+            raise ApiKeyError.of(exc) from None
+        if defer_replay:
+            request.replay_guard = ReplayGuard.of(key, sent)
         self._note_new_ip(api_key, request)
         request.api_key = api_key
         return api_key.user, api_key

@@ -11,6 +11,11 @@ Bookkeeping stays off the hot path: the key, its scopes and its owner's status a
 the process for ``EXCHANGE_API_KEY_CACHE_SECONDS`` (1 s by default, so a key revoked or a user
 frozen in the console stops working within a second in every web process), and ``last_used_at``
 is written at most once a minute per key.
+
+The replay guard is a Redis round trip of its own (``ReplayGuard.check``), except where a caller
+has Redis work of its own to do for the same request: signed order entry defers it
+(``defer_replay``) and sends it in one pipeline with its rate-limit counts
+(``exchange.api.signed_entry``).
 """
 import copy
 import hmac
@@ -20,6 +25,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import redis
 from cryptography.fernet import InvalidToken
@@ -103,16 +109,21 @@ def api_key_verify(
     client_ip: str | None,
     required_scope: str | None = None,
     received_at: float | None = None,
+    defer_replay: bool = False,
 ) -> ApiKey:
     """The API key that signed this request (a copy, with its ``user``), or ``ExchangeError``.
 
-    Codes: ``signature_missing``, ``invalid_api_key``, ``api_key_revoked``,
-    ``invalid_timestamp``, ``stale_timestamp``, ``invalid_signature``, ``replayed_request``
-    (401); ``missing_scope``, ``ip_not_allowed``, ``account_frozen`` (403); ``unavailable``
-    (503, when Redis cannot rule out a replay).
+    Codes, in the order they are checked: ``signature_missing``, ``invalid_api_key`` (malformed),
+    ``invalid_timestamp``, ``invalid_signature`` (malformed), ``invalid_api_key`` (unknown),
+    ``api_key_revoked``, ``stale_timestamp``, ``invalid_signature`` (401); ``missing_scope``,
+    ``ip_not_allowed``, ``account_frozen`` (403); last the replay guard: ``replayed_request`` (401)
+    or ``unavailable`` (503, when Redis cannot rule out a replay).
 
     ``received_at`` (epoch seconds) is when the request reached us; the receive window is measured
     from then, so a request delayed inside the venue is judged by when it arrived.
+
+    ``defer_replay``: everything but the replay guard is checked; the caller must run
+    ``ReplayGuard.of(key, sent)`` itself before it acts on the request (to share the round trip).
     """
     if isinstance(timestamp, int) and not isinstance(timestamp, bool):
         timestamp = str(timestamp)  # the WebSocket message may carry a JSON number
@@ -149,23 +160,50 @@ def api_key_verify(
         raise refuse("ip_not_allowed", "this API key may not be used from this address", 403)
     if not api_key.user.is_active or entry.frozen:
         raise refuse("account_frozen", "this account is frozen", 403)
-    _refuse_replay(key, signature, window_ms)
+    if not defer_replay:
+        ReplayGuard.of(key, signature).check()
     _note_use(entry)
     verified = copy.copy(api_key)
     verified.user = copy.copy(api_key.user)
     return verified
 
 
-def _refuse_replay(key: str, signature: str, window_ms: int) -> None:
-    """Each canonical signature is accepted once: remembered in Redis for twice the window, so
-    the check holds across every web process."""
-    try:
-        fresh = redis_client().set(f"apisig:{key}:{signature}", 1, nx=True, px=2 * window_ms)
-    except redis.RedisError:
-        # Without Redis a replay cannot be ruled out: refuse rather than risk a double order.
-        raise refuse("unavailable", "cannot verify the request right now", 503) from None
-    if not fresh:
-        raise refuse("replayed_request", "this signature was already used")
+@dataclass(frozen=True, slots=True)
+class ReplayGuard:
+    """Each canonical signature is accepted once: remembered in Redis (SET NX) for twice the
+    receive window, so the check holds across every web process. ``check`` is a round trip of its
+    own; a caller with more Redis work for the request ``queue``s it on its pipeline and ``judge``s
+    the reply instead."""
+
+    name: str
+    ttl_ms: int
+
+    @classmethod
+    def of(cls, key: str, sent: object) -> "ReplayGuard":
+        """The guard of a signature ``api_key_verify`` accepted (``sent`` as received)."""
+        return cls(f"apisig:{key}:{canonical_signature(sent)}", 2 * settings.EXCHANGE_API_RECV_WINDOW_MS)
+
+    def queue(self, pipe: Any) -> Any:
+        """Sends the SET NX on ``pipe`` (a pipeline, or the client itself: then its reply)."""
+        return pipe.set(self.name, 1, nx=True, px=self.ttl_ms)
+
+    def judge(self, fresh: object) -> None:
+        """``replayed_request`` unless the SET NX's reply says this signature is new."""
+        if not fresh:
+            raise refuse("replayed_request", "this signature was already used")
+
+    def check(self) -> None:
+        """The guard in a round trip of its own."""
+        try:
+            fresh = self.queue(redis_client())
+        except redis.RedisError:
+            raise replay_unverifiable() from None
+        self.judge(fresh)
+
+
+def replay_unverifiable() -> ExchangeError:
+    """Without Redis a replay cannot be ruled out: refuse rather than risk a double order."""
+    return refuse("unavailable", "cannot verify the request right now", 503)
 
 
 def _note_use(entry: _Entry) -> None:

@@ -4,6 +4,9 @@ Fixed windows with atomic INCR: the first request of a window sets its expiry. A
 request gets 429 with ``Retry-After`` (the seconds left in the window).
 """
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -14,22 +17,45 @@ from exchange.infra.net import client_ip
 from exchange.infra.redis_clients import redis_client
 
 
-def window_wait(setting: str, key: str, hits: int = 1) -> float | None:
-    """Count ``hits`` (one request, or a batch's orders) for ``key`` under the limit ``setting``;
-    the seconds to wait if over it."""
-    limit, window = settings.EXCHANGE_RATE_LIMITS[setting]
-    bucket = int(time.time() // window)
-    name = f"rl:{setting}:{key}:{bucket}"
+@dataclass(frozen=True, slots=True)
+class Window:
+    """``hits`` (one request, or a batch's orders) for ``key`` under the limit ``setting`` (a name
+    in ``settings.EXCHANGE_RATE_LIMITS``: limit, window seconds), in the current fixed window.
+
+    ``count`` only queues the commands, so that one pipeline can carry several counts and, for
+    signed order entry, the replay guard too (``exchange.api.signed_entry``)."""
+
+    setting: str
+    key: str
+    hits: int = 1
+
+    def count(self, pipe: Any) -> None:
+        """Queues the count on ``pipe``: INCRBY (its reply is the window's new total) then EXPIRE."""
+        _, period = settings.EXCHANGE_RATE_LIMITS[self.setting]
+        name = f"rl:{self.setting}:{self.key}:{int(time.time() // period)}"
+        pipe.incrby(name, self.hits)
+        pipe.expire(name, period + 1)
+
+    def wait(self, total: int) -> float | None:
+        """The seconds left in the window if ``total`` is over the limit, else None."""
+        limit, period = settings.EXCHANGE_RATE_LIMITS[self.setting]
+        return period - (time.time() % period) if total > limit else None
+
+
+def window_waits(windows: Sequence[Window], replies: Sequence) -> list[float | None]:
+    """Each window's wait, from the replies to their ``count``s, queued in order on one pipeline."""
+    return [window.wait(total) for window, total in zip(windows, replies[::2], strict=True)]
+
+
+def window_wait(window: Window) -> float | None:
+    """Count ``window``'s hits in a round trip of its own; the seconds to wait if over its limit."""
     try:
         pipe = redis_client().pipeline()
-        pipe.incrby(name, hits)
-        pipe.expire(name, window + 1)
-        count, _ = pipe.execute()
+        window.count(pipe)
+        replies = pipe.execute()
     except redis.RedisError:
         return None  # limits protect the venue; losing them briefly must not stop trading
-    if count > limit:
-        return window - (time.time() % window)
-    return None
+    return window_waits([window], replies)[0]
 
 
 class IpRateLimitMiddleware:
@@ -47,7 +73,7 @@ def ip_limit_refusal(request) -> HttpResponse | None:
     """The 429 for an ``/api/`` request over its address's limit, or None (counts the request)."""
     if not request.path.startswith("/api/"):
         return None
-    wait = window_wait("ip", client_ip(request) or "unknown")
+    wait = window_wait(Window("ip", client_ip(request) or "unknown"))
     if wait is None:
         return None
     response = JsonResponse({"error": {"code": "rate_limited", "message": "too many requests from this address"}},
@@ -67,14 +93,19 @@ class RedisWindowThrottle(BaseThrottle):
     def applies(self, request, view) -> bool:
         return True
 
-    def allow_request(self, request, view) -> bool:
-        self._wait = None
+    def hits(self, request, view) -> int:
+        return 1
+
+    def window(self, request, view) -> Window | None:
+        """What this request counts against, or None when this throttle does not count it."""
         if not self.applies(request, view):
-            return True
+            return None
         key = self.key(request, view)
-        if key is None:
-            return True
-        self._wait = window_wait(self.setting, key)
+        return None if key is None else Window(self.setting, key, self.hits(request, view))
+
+    def allow_request(self, request, view) -> bool:
+        window = self.window(request, view)
+        self._wait = None if window is None else window_wait(window)
         return self._wait is None
 
     def wait(self) -> float | None:

@@ -21,7 +21,8 @@ from exchange.api.fields import (
 )
 from exchange.api.permissions import HasScope
 from exchange.api.schema import PRIVATE_ERRORS, PageQuery, errors, paginated, parse_query
-from exchange.api.throttling import AccountRateThrottle, OrderRateThrottle, window_wait
+from exchange.api.signed_entry import SignedEntryApi
+from exchange.api.throttling import AccountRateThrottle, OrderRateThrottle
 from exchange.api.timerange import TimeRangeQuery, paginate
 from exchange.errors import ExchangeError
 from exchange.trading import selectors, services
@@ -87,7 +88,7 @@ class MarketQuery(PageQuery, TimeRangeQuery):
     market = serializers.CharField(required=False, max_length=33)
 
 
-class OrderListApi(APIView):
+class OrderListApi(SignedEntryApi):
     """``GET /orders`` lists, ``POST /orders`` places, ``DELETE /orders?market=`` cancels all."""
 
     permission_classes = [HasScope]
@@ -252,17 +253,11 @@ def _is_id(item: object) -> bool:
 class BatchOrderRateThrottle(OrderRateThrottle):
     """The order rate limit counts every order (or cancel) of a batch, not the request."""
 
-    def allow_request(self, request, view) -> bool:
-        self._wait = None
-        key = self.key(request, view)
-        if key is None:
-            return True
+    def hits(self, request, view) -> int:
         try:
-            hits = len(_batch_items(request, view.batch_key))
+            return len(_batch_items(request, view.batch_key))
         except ExchangeError:
-            hits = 1  # refused with a 400 by the view
-        self._wait = window_wait(self.setting, key, hits)
-        return self._wait is None
+            return 1  # refused with a 400 by the view
 
 
 def _error_item(exc: Exception) -> dict:
@@ -281,7 +276,7 @@ BatchResult = inline_serializer(name="OrderBatchResult", fields={
 })
 
 
-class OrderBatchApi(APIView):
+class OrderBatchApi(SignedEntryApi):
     """``POST /orders/batch`` places up to 20 orders, ``DELETE /orders/batch`` cancels up to 20.
 
     Each item gets its own result, in order: ``{"status": 201, "order": {...}}`` or

@@ -66,3 +66,12 @@ def production_web(production_server, settings, redis_url):
 
     settings.EXCHANGE_API_SECRET_KEY, settings.SECRET_KEY = API_SECRET_KEY, SECRET_KEY
     return production_server
+
+
+@pytest.fixture(autouse=True)
+def _close_doors():
+    """Every ``SignedOrderDoor`` a test opened (tests/api/door.py) is closed after it."""
+    from tests.api.door import doors_close
+
+    yield
+    doors_close()

@@ -1,0 +1,64 @@
+"""Signed order entry pays two Redis round trips before its orders are placed, not four (issue 15).
+
+Each signed ``POST /orders`` or ``/orders/batch`` used to make four: the per-address count, the
+replay guard's SET NX (in authentication), then the account and the order counts (one per
+throttle). Under load those sync round trips, redis-py's CPU and the waits, were most of the entry
+door's time. The per-address count stays first and apart: it must also count requests that fail
+authentication. The other three go in one MULTI/EXEC pipeline, sent where DRF checks throttles:
+authentication verifies everything but the replay (``defer_replay``) and leaves its guard on the
+request, and ``SignedEntryApi.check_throttles`` queues it with the throttles' counts.
+
+What moves for these requests: the replay guard now comes after the view's scope check, so a
+replayed request whose key lacks the scope gets 403 ``missing_scope`` instead of 401
+``replayed_request``; and as the guard and the counts travel together, a refused replay counts
+against the account and order limits as any other request does. Without Redis the request is
+refused 503 ``unavailable``, as the guard always was (the limits alone would fail open).
+"""
+import redis
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from exchange.api.authentication import ApiKeyAuthentication, ApiKeyError
+from exchange.api.keys import ReplayGuard, replay_unverifiable
+from exchange.api.throttling import window_waits
+from exchange.errors import ExchangeError
+from exchange.infra.redis_clients import redis_client
+
+
+class _ReplayDeferredOnPost(ApiKeyAuthentication):
+    """API-key authentication that leaves a POST's replay guard to ``SignedEntryApi``; only views
+    that run it may use this class."""
+
+    replay_deferred_for = frozenset({"POST"})
+
+
+class SignedEntryApi(APIView):
+    """A view whose signed POSTs send the replay guard and their rate-limit counts in one Redis
+    round trip; any other request (a session's, a GET, a DELETE) is checked as in every view."""
+
+    # The API's authentication (settings.REST_FRAMEWORK), with the API key's replay guard deferred.
+    authentication_classes = [_ReplayDeferredOnPost if cls is ApiKeyAuthentication else cls
+                              for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES]
+
+    def check_throttles(self, request) -> None:
+        guard: ReplayGuard | None = getattr(request, "replay_guard", None)
+        if guard is None:
+            super().check_throttles(request)
+            return
+        windows = [window for throttle in self.get_throttles()
+                   if (window := throttle.window(request, self)) is not None]
+        try:
+            pipe = redis_client().pipeline()
+            guard.queue(pipe)
+            for window in windows:
+                window.count(pipe)
+            fresh, *replies = pipe.execute()
+        except redis.RedisError:
+            raise ApiKeyError.of(replay_unverifiable()) from None
+        try:
+            guard.judge(fresh)
+        except ExchangeError as exc:
+            raise ApiKeyError.of(exc) from None
+        waits = [wait for wait in window_waits(windows, replies) if wait is not None]
+        if waits:
+            self.throttled(request, max(waits))
