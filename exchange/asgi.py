@@ -46,7 +46,7 @@ application = ProtocolTypeRouter(
         # Signed order entry then goes straight to its views (trading/entry_door.py).
         "http": LivenessProbe(FrontDoor.from_settings(SignedOrderDoor(
             WSGIMiddleware(django_wsgi_app, workers=settings.EXCHANGE_WEB_THREADS),  # type: ignore[arg-type]
-            threads=settings.EXCHANGE_WEB_THREADS))),
+            threads=settings.EXCHANGE_MAX_INFLIGHT_ORDERS))),  # a thread for every admitted order
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

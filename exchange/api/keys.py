@@ -65,6 +65,10 @@ class _Entry:
 
 _cache: dict[str, _Entry] = {}
 _cache_lock = threading.Lock()
+# One lock per key: when a key's entry expires, one thread reloads it and the others wait for
+# that, instead of every request in flight (a process admits dozens of orders at once) each
+# taking a database connection for the same two queries at the same moment.
+_key_locks: dict[str, threading.Lock] = {}
 
 
 def api_key_cache_clear() -> None:
@@ -73,22 +77,38 @@ def api_key_cache_clear() -> None:
         _cache.clear()
 
 
-def _load(key: str) -> _Entry | None:
-    now = time.monotonic()
+def _key_lock(key: str) -> threading.Lock:
+    with _cache_lock:
+        if len(_key_locks) >= _CACHE_MAX_ENTRIES:
+            _key_locks.clear()  # a thread holding a forgotten lock finishes; at worst a key loads twice
+        return _key_locks.setdefault(key, threading.Lock())
+
+
+def _cached(key: str) -> _Entry | None:
     with _cache_lock:
         entry = _cache.get(key)
-    if entry is not None and entry.expires > now:
+    return entry if entry is not None and entry.expires > time.monotonic() else None
+
+
+def _load(key: str) -> _Entry | None:
+    entry = _cached(key)
+    if entry is not None:
         return entry
-    api_key = ApiKey.objects.select_related("user").filter(key=key).first()
-    if api_key is None:
-        return None  # unknown keys are not cached: a key created a moment ago works at once
-    frozen = Profile.objects.filter(user_id=api_key.user_id, status=UserStatus.FROZEN).exists()
-    entry = _Entry(api_key=api_key, frozen=frozen, expires=now + settings.EXCHANGE_API_KEY_CACHE_SECONDS)
-    with _cache_lock:
-        if len(_cache) >= _CACHE_MAX_ENTRIES:
-            _cache.clear()
-        _cache[key] = entry
-    return entry
+    with _key_lock(key):
+        entry = _cached(key)  # loaded by the thread this one waited for
+        if entry is not None:
+            return entry
+        api_key = ApiKey.objects.select_related("user").filter(key=key).first()
+        if api_key is None:
+            return None  # unknown keys are not cached: a key created a moment ago works at once
+        frozen = Profile.objects.filter(user_id=api_key.user_id, status=UserStatus.FROZEN).exists()
+        entry = _Entry(api_key=api_key, frozen=frozen,
+                       expires=time.monotonic() + settings.EXCHANGE_API_KEY_CACHE_SECONDS)
+        with _cache_lock:
+            if len(_cache) >= _CACHE_MAX_ENTRIES:
+                _cache.clear()
+            _cache[key] = entry
+        return entry
 
 
 def canonical_signature(sent: object) -> str:
@@ -214,6 +234,12 @@ def _note_use(entry: _Entry) -> None:
     last = entry.api_key.last_used_at
     if last is not None and now - last < LAST_USED_EVERY:
         return
-    ApiKey.objects.filter(pk=entry.api_key.pk).filter(
-        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_EVERY)).update(last_used_at=now)
-    entry.api_key.last_used_at = now  # this process need not try again for a minute
+    lock = _key_lock(entry.api_key.key)
+    if not lock.acquire(blocking=False):
+        return  # another thread of this process is writing it (or loading the key) right now
+    try:
+        ApiKey.objects.filter(pk=entry.api_key.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_EVERY)).update(last_used_at=now)
+        entry.api_key.last_used_at = now  # this process need not try again for a minute
+    finally:
+        lock.release()
