@@ -50,7 +50,7 @@ def window_waits(windows: Sequence[Window], replies: Sequence) -> list[float | N
 def window_wait(window: Window) -> float | None:
     """Count ``window``'s hits in a round trip of its own; the seconds to wait if over its limit."""
     try:
-        pipe = redis_client().pipeline()
+        pipe = redis_client().pipeline(transaction=False)  # INCRBY and EXPIRE need no MULTI around them
         window.count(pipe)
         replies = pipe.execute()
     except redis.RedisError:
