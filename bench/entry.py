@@ -222,13 +222,17 @@ async def run_phase(args, keys: list[tuple[str, str]], phases: list[tuple[str, f
                 tasks.append(asyncio.create_task(send(phase, scheduled, key, secret, orders)))
         await asyncio.gather(*tasks)
         await asyncio.sleep(2)  # the last fills
-        for key, secret in keys:  # leave nothing resting
+        for listener in listeners:
+            listener.cancel()
+        out.put((records, fills))
+        for key, secret in keys:  # leave nothing resting (a long run leaves thousands per key)
             path = f"/api/v1/orders?market={args.market}"
-            async with http.delete(path, headers=headers(key, secret, "DELETE", path)) as response:
-                await response.read()
-    for listener in listeners:
-        listener.cancel()
-    out.put((records, fills))
+            try:
+                async with http.delete(path, headers=headers(key, secret, "DELETE", path),
+                                       timeout=aiohttp.ClientTimeout(total=300)) as response:
+                    await response.read()
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                print(f"cancelling what rests for a key failed: {exc!r}", file=sys.stderr, flush=True)
 
 
 def process_main(args, keys, phases, out) -> None:
