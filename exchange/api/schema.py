@@ -38,7 +38,6 @@ PRIVATE_ERRORS = (400, 401, 403, 404, 409, 429)
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = "exchange.api.authentication.ApiKeyAuthentication"
-    match_subclasses = True  # the order views' (exchange/api/signed_entry.py) is the same scheme
     name = ["ApiKey", "ApiTimestamp", "ApiSignature"]
 
     def get_security_definition(self, auto_schema):

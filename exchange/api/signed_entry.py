@@ -15,30 +15,21 @@ against the account and order limits as any other request does. Without Redis th
 refused 503 ``unavailable``, as the guard always was (the limits alone would fail open).
 """
 import redis
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from exchange.api.authentication import ApiKeyAuthentication, ApiKeyError
+from exchange.api.authentication import ApiKeyError
 from exchange.api.keys import ReplayGuard, replay_unverifiable
 from exchange.api.throttling import window_waits
 from exchange.errors import ExchangeError
 from exchange.infra.redis_clients import redis_client
 
 
-class _ReplayDeferredOnPost(ApiKeyAuthentication):
-    """API-key authentication that leaves a POST's replay guard to ``SignedEntryApi``; only views
-    that run it may use this class."""
-
-    replay_deferred_for = frozenset({"POST"})
-
-
 class SignedEntryApi(APIView):
     """A view whose signed POSTs send the replay guard and their rate-limit counts in one Redis
     round trip; any other request (a session's, a GET, a DELETE) is checked as in every view."""
 
-    # The API's authentication (settings.REST_FRAMEWORK), with the API key's replay guard deferred.
-    authentication_classes = [_ReplayDeferredOnPost if cls is ApiKeyAuthentication else cls
-                              for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES]
+    # The API key's authentication leaves a POST's replay guard to ``check_throttles`` below.
+    replay_deferred_for = frozenset({"POST"})
 
     def check_throttles(self, request) -> None:
         guard: ReplayGuard | None = getattr(request, "replay_guard", None)
