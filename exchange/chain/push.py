@@ -12,15 +12,10 @@ from django.db import transaction
 
 from exchange.chain.messages import deposit_message
 from exchange.chain.models import Deposit
-from exchange.infra.pubsub import hub_publish
+from exchange.infra.pubsub import hub_publish, user_group
 from exchange.infra.redis_clients import redis_client
 
 log = logging.getLogger("exchange.chain")
-
-
-def _user_group(user_id: int) -> str:
-    # The name the user stream's consumer joins (exchange/marketdata/groups.user_group).
-    return f"user.{user_id}"
 
 
 def deposits_push_after_commit(deposits: list[Deposit]) -> None:
@@ -34,7 +29,7 @@ def deposits_push_after_commit(deposits: list[Deposit]) -> None:
 
 def _send(frames: dict[int, list[dict]]) -> None:
     try:
-        hub_publish(redis_client(), [(_user_group(user_id), {"type": "user.events", "events": events})
+        hub_publish(redis_client(), [(user_group(user_id), {"type": "user.events", "events": events})
                                      for user_id, events in frames.items()])
     except Exception as exc:  # Redis away: the push is best-effort, the deposit is durable
         log.warning("deposit push failed (%s); clients see it on their next load", exc)

@@ -20,6 +20,12 @@ def channel_prefix(url: str) -> str:
     return f"exchange.md.{db}."
 
 
+def user_group(user_id: int) -> str:
+    """The group of one user's order, fill, balance and deposit frames: only their signed-in
+    ``/ws/user/`` sockets join it. Here, where every publisher of those frames can name it."""
+    return f"user.{user_id}"
+
+
 def hub_channel(group: str) -> str:
     return channel_prefix(settings.REDIS_URL) + group
 

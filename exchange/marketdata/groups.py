@@ -1,17 +1,16 @@
 """The names market data is addressed by: the market and user groups and the per-user Redis keys.
 
 Shared by the fan-out process that sends to them and the WebSocket consumers that listen on them.
+A user's group is named in ``infra/pubsub.py``, where the chain watcher's deposit pushes find it too.
 """
+from exchange.infra.pubsub import user_group
+
+__all__ = ["market_group", "user_group", "user_listeners_key", "user_sequence_key"]
 
 
 def market_group(symbol: str) -> str:
     """The group of a market's book, trades, status and ticker frames."""
     return f"market.{symbol}"
-
-
-def user_group(user_id: int) -> str:
-    """The hub group of one user's order, fill, balance and deposit frames (marketdata/hub.py)."""
-    return f"user.{user_id}"
 
 
 def user_sequence_key(user_id: int) -> str:

@@ -145,9 +145,7 @@ def _is_utf8(query: object) -> bool:
 def _answer(view: Callable[..., HttpResponse], request: ASGIRequest, body: bytes, readable: bool) -> HttpResponse:
     if not readable:
         return bad_input(request, "the query string is not UTF-8")
-    refusal = input_refusal(request)
-    if refusal is None and len(body) > settings.EXCHANGE_API_MAX_BODY_BYTES:
-        refusal = (f"the body is larger than {settings.EXCHANGE_API_MAX_BODY_BYTES} bytes", 413)
+    refusal = input_refusal(request)  # the body's size too: CONTENT_LENGTH is what was read
     if refusal is not None:
         return bad_input(request, *refusal)
     limited = ip_limit_refusal(request)
