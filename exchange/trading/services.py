@@ -125,19 +125,50 @@ def order_cancel(*, user: User, order_id: object) -> Order:
     return order
 
 
+# Cancel-all asks in chunks: each chunk's orders are locked, marked and given their commands in
+# three statements and one commit, and no transaction holds thousands of row locks against the
+# matcher's batches.
+CANCEL_ALL_CHUNK = 500
+
+
 def order_cancel_all(*, user: User, market: str | None = None) -> list[Order]:
-    """Cancel every open order of the user (in one market, or all). Returns those asked."""
+    """Cancel every open order of the user (in one market, or all). Returns those asked.
+
+    The orders open when the call starts are asked in chunks of ``CANCEL_ALL_CHUNK``, in id order
+    (the matcher writes orders in id order too). One order at a time, with its own lock, save,
+    command and commit, cancelling 5,000 resting orders took half a minute."""
     orders = Order.objects.filter(user=user, status__in=OPEN_STATUSES, cancel_requested_at__isnull=True)
     if market is not None:
         orders = orders.filter(market=market_get(symbol=market))
-    cancelled = []
-    for order_id in orders.order_by("id").values_list("id", flat=True):
-        try:
-            cancelled.append(order_cancel(user=user, order_id=order_id))
-        except ExchangeError as exc:
-            if exc.code != "order_not_open":  # filled meanwhile: nothing to cancel
-                raise
+    ids = list(orders.order_by("id").values_list("id", flat=True))
+    cancelled: list[Order] = []
+    for start in range(0, len(ids), CANCEL_ALL_CHUNK):
+        cancelled.extend(_cancel_chunk(user, ids[start:start + CANCEL_ALL_CHUNK]))
     return cancelled
+
+
+@transaction.atomic
+def _cancel_chunk(user: User, order_ids: list[int]) -> list[Order]:
+    """Ask to cancel those of ``order_ids`` still open and not yet asked (one filled or cancelled
+    meanwhile drops out when its lock is taken: PostgreSQL re-checks the condition then)."""
+    orders = list(
+        Order.objects.select_for_update(of=("self",)).select_related("market")
+        .filter(pk__in=order_ids, user=user, status__in=OPEN_STATUSES, cancel_requested_at__isnull=True)
+        .order_by("id")
+    )
+    if not orders:
+        return []
+    now = timezone.now()
+    Order.objects.filter(pk__in=[order.pk for order in orders]).update(cancel_requested_at=now, updated_at=now)
+    commands = Command.objects.bulk_create(
+        [Command(market=order.market, kind=CommandKind.CANCEL, order=order) for order in orders])
+    by_symbol: dict[str, list[int]] = {}
+    for order, command in zip(orders, commands, strict=True):
+        order.cancel_requested_at = order.updated_at = now
+        by_symbol.setdefault(order.market.symbol, []).append(command.pk)
+    for symbol, command_ids in by_symbol.items():
+        transaction.on_commit(lambda symbol=symbol, command_ids=command_ids: publish_commands(symbol, command_ids))
+    return orders
 
 
 @transaction.atomic
