@@ -6,6 +6,7 @@ command id to the market's stream. An order is therefore acknowledged only once 
 and a crash between the commit and the XADD is repaired by the matcher's relay.
 """
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -167,7 +168,7 @@ def _cancel_chunk(user: User, order_ids: list[int]) -> list[Order]:
         order.cancel_requested_at = order.updated_at = now
         by_symbol.setdefault(order.market.symbol, []).append(command.pk)
     for symbol, command_ids in by_symbol.items():
-        transaction.on_commit(lambda symbol=symbol, command_ids=command_ids: publish_commands(symbol, command_ids))
+        transaction.on_commit(partial(publish_commands, symbol, command_ids))
     return orders
 
 
