@@ -29,6 +29,7 @@ from django.urls import get_resolver  # noqa: E402
 from exchange.infra import daphne_tuning  # noqa: E402
 from exchange.infra.health import LivenessProbe  # noqa: E402
 from exchange.infra.shedding import FrontDoor  # noqa: E402
+from exchange.marketdata.depth_door import BookDepthDoor  # noqa: E402
 from exchange.routing import websocket_urlpatterns  # noqa: E402
 from exchange.trading.entry_door import SignedOrderDoor  # noqa: E402
 
@@ -43,10 +44,11 @@ application = ProtocolTypeRouter(
         # /healthz first (never shed); then bounded in-flight requests with fast 503s.
         # The ignore: a2wsgi, Django and FrontDoor each spell the standard WSGI and ASGI
         # callables with their own protocol types, which mypy cannot match.
-        # Signed order entry then goes straight to its views (trading/entry_door.py).
-        "http": LivenessProbe(FrontDoor.from_settings(SignedOrderDoor(
+        # The public book's depth is answered on the event loop (marketdata/depth_door.py);
+        # signed order entry goes straight to its views (trading/entry_door.py).
+        "http": LivenessProbe(FrontDoor.from_settings(BookDepthDoor(SignedOrderDoor(
             WSGIMiddleware(django_wsgi_app, workers=settings.EXCHANGE_WEB_THREADS),  # type: ignore[arg-type]
-            threads=settings.EXCHANGE_MAX_INFLIGHT_ORDERS))),  # a thread for every admitted order
+            threads=settings.EXCHANGE_MAX_INFLIGHT_ORDERS)))),  # a thread for every admitted order
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

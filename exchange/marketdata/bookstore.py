@@ -91,6 +91,17 @@ def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def snapshot_reply(reply: list) -> tuple[int | None, list, list]:
+    """(head, bids, asks) from ``READ_SCRIPT``'s reply (a sync or an asyncio client's)."""
+    head, bids, bq, asks, aq = reply
+    head = _text(head)
+    return (
+        int(head) if head else None,
+        [(_text(p), _text(q)) for p, q in zip(bids, bq, strict=True)],
+        [(_text(p), _text(q)) for p, q in zip(asks, aq, strict=True)],
+    )
+
+
 class BookStore:
     """Reads and writes of the Redis book for one Redis client."""
 
@@ -115,13 +126,7 @@ class BookStore:
 
     def snapshot(self, symbol: str, levels: int = 0) -> tuple[int | None, list, list]:
         """(head, bids, asks) in one atomic read; levels as (price text, quantity text), best first."""
-        head, bids, bq, asks, aq = self._read(keys=keys(symbol)[:5], args=[levels])
-        head = _text(head)
-        return (
-            int(head) if head else None,
-            [(_text(p), _text(q)) for p, q in zip(bids, bq, strict=True)],
-            [(_text(p), _text(q)) for p, q in zip(asks, aq, strict=True)],
-        )
+        return snapshot_reply(self._read(keys=keys(symbol)[:5], args=[levels]))
 
     def updates_after(self, symbol: str, after: int) -> tuple[int | None, list[dict]]:
         """(head, the stored book messages with sequence > after, in order)."""

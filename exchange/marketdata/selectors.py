@@ -10,7 +10,7 @@ from django.utils import timezone
 from exchange.errors import ExchangeError
 from exchange.infra.redis_clients import redis_client
 from exchange.marketdata.bookstore import BookStore
-from exchange.marketdata.checksum import book_checksum, decimal_text
+from exchange.marketdata.checksum import CHECKSUM_LEVELS, book_checksum, decimal_text
 from exchange.marketdata.models import INTERVALS, Candle
 from exchange.markets.models import Market
 
@@ -69,10 +69,20 @@ def _book_from_database(market: Market, levels: int) -> BookSnapshot:
 
 def book_snapshot(*, market: Market, levels: int = 0) -> BookSnapshot:
     """The book at one sequence: ``levels`` per side (0: all), with the top-25 checksum."""
-    store = book_store()
-    head, bids, asks = store.snapshot(market.symbol, levels if levels >= 25 or levels == 0 else 25)
+    head, bids, asks = book_store().snapshot(market.symbol, levels_to_read(levels))
     if head is None:
         return _book_from_database(market, levels)
+    return snapshot_of(head, bids, asks, levels)
+
+
+def levels_to_read(levels: int) -> int:
+    """How many levels per side to read for a snapshot of ``levels`` (0: all): at least the
+    checksum's."""
+    return levels if levels >= CHECKSUM_LEVELS or levels == 0 else CHECKSUM_LEVELS
+
+
+def snapshot_of(head: int, bids: list, asks: list, levels: int) -> BookSnapshot:
+    """The snapshot of ``levels`` per side (0: all) from the levels read, with its checksum."""
     checksum = book_checksum(bids, asks)
     if levels:
         bids, asks = bids[:levels], asks[:levels]
