@@ -38,6 +38,14 @@ def market(assets):
 
 
 @pytest.fixture
+def eth_market(assets):
+    """A second market (ETH-USD), for what spans markets."""
+    from exchange.markets.services import market_create
+
+    return market_create(base=assets["ETH"], quote=assets["USD"], tick_size="0.01", lot_size="0.001")
+
+
+@pytest.fixture
 def make_user(db):
     """``make_user("alice", USD="1000")``: a trader with deposited funds."""
     from exchange.accounts.services import user_create

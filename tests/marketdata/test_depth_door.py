@@ -80,11 +80,7 @@ def test_the_book_it_gives_is_the_stored_book_at_its_sequence(book):
 
 
 @pytest.mark.parametrize("case", list(LONG))
-def test_what_it_cannot_answer_exactly_goes_the_long_way(case, book, assets):
-    from exchange.markets.services import market_create
-
-    market_create(base=assets["ETH"], quote=assets["USD"], tick_size="0.01", lot_size="0.001", min_notional="10",
-                  min_quantity="0.001", max_quantity="1000", price_band_pct="10", maker_fee="0.001", taker_fee="0.002")
+def test_what_it_cannot_answer_exactly_goes_the_long_way(case, book, eth_market):
     symbol, query, headers = LONG[case]
     answered, *_ = _short(f"/api/v1/markets/{symbol}/depth", query.encode("latin1"), headers)
     assert not answered

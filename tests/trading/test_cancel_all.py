@@ -14,17 +14,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal
 
 
-@pytest.fixture
-def eth_market(assets):
-    from exchange.markets.services import market_create
-
-    return market_create(
-        base=assets["ETH"], quote=assets["USD"], tick_size="0.01", lot_size="0.001",
-        min_notional="10", min_quantity="0.001", max_quantity="1000", price_band_pct="10",
-        maker_fee="0.001", taker_fee="0.002",
-    )
-
-
 def _resting(user, market: str, count: int) -> list[Order]:
     return [order_place(user=user, market=market, side="buy", price=str(100 + index), quantity="1")
             for index in range(count)]
