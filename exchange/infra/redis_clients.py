@@ -8,10 +8,13 @@ from functools import lru_cache
 import redis
 from django.conf import settings
 
+# Every client's timeouts, sync or asyncio: a Redis that stops answering is an error in seconds.
+CLIENT_OPTIONS = {"socket_timeout": 5, "socket_connect_timeout": 2, "health_check_interval": 10}
+
 
 @lru_cache(maxsize=1)
 def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10)
+    return redis.Redis.from_url(url, **CLIENT_OPTIONS)
 
 
 def redis_client() -> redis.Redis:

@@ -33,6 +33,7 @@ from redis.exceptions import RedisError
 
 from exchange.api.throttling import Window, window_waits
 from exchange.infra.net import client_ip_from_scope
+from exchange.infra.redis_clients import CLIENT_OPTIONS
 from exchange.marketdata.bookstore import READ_SCRIPT, keys, snapshot_reply
 from exchange.marketdata.selectors import MAX_LEVELS, levels_to_read, snapshot_of
 
@@ -98,7 +99,7 @@ class BookDepthDoor:
         """This event loop's Redis client and its read script (a client belongs to one loop)."""
         loop = asyncio.get_running_loop()
         if self._reader is None or self._reader[0] is not loop:
-            client = aioredis.Redis.from_url(settings.REDIS_URL)
+            client = aioredis.Redis.from_url(settings.REDIS_URL, **CLIENT_OPTIONS)
             self._reader = (loop, client, client.register_script(READ_SCRIPT))
         return self._reader[1], self._reader[2]
 
