@@ -4,12 +4,13 @@ Infrastructure, below the domain apps: the command streams (``trading.streams``)
 rate limits (``api``), the Redis book and the fan-out (``marketdata``) all take their client here.
 """
 from functools import lru_cache
+from typing import Any
 
 import redis
 from django.conf import settings
 
 # Every client's timeouts, sync or asyncio: a Redis that stops answering is an error in seconds.
-CLIENT_OPTIONS = {"socket_timeout": 5, "socket_connect_timeout": 2, "health_check_interval": 10}
+CLIENT_OPTIONS: dict[str, Any] = {"socket_timeout": 5, "socket_connect_timeout": 2, "health_check_interval": 10}
 
 
 @lru_cache(maxsize=1)
