@@ -2,6 +2,7 @@
 built by the publisher and the selectors)."""
 import asyncio
 import contextlib
+from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -13,13 +14,15 @@ from exchange.infra.redis_clients import redis_client
 from exchange.marketdata import selectors
 from exchange.marketdata.auth import ws_api_key_authenticate
 from exchange.marketdata.groups import market_group, user_group, user_listeners_key, user_sequence_key
-from exchange.marketdata.hub import CLOSE_UNAVAILABLE, HubConsumer, frame_text
+from exchange.marketdata.hub import CLOSE_UNAVAILABLE, HubConsumer
+from exchange.marketdata.windows import UPDATE_WINDOWS, event_texts, window_for
 from exchange.markets.models import Market
 
 AUTH_TIMEOUT = 5.0
 CLOSE_UNKNOWN_MARKET = 4404
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_BAD_REQUEST = 4400
 
 
 def _market_and_snapshot(symbol: str):
@@ -34,13 +37,27 @@ class MarketConsumer(HubConsumer):
 
     The group is joined (on the process's hub, ``hub.py``) before the snapshot is read, so every
     book message after the snapshot reaches this socket; those the snapshot already contains
-    (``sequence`` <= its sequence) are not sent."""
+    (``sequence`` <= its sequence) are not sent. With ``?updates=100ms`` (or ``1000ms``) the
+    messages come in one ``batch`` message per window (``windows.py``); an unknown value is
+    refused (4400)."""
 
     async def connect(self):
         symbol = self.scope["url_route"]["kwargs"]["symbol"].upper()
         self.group = market_group(symbol)
         self.snapshot_sequence = None
-        joined = await self.hub_join(self.group)
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        updates = query.get("updates")
+        window = None
+        if updates is not None:
+            window = UPDATE_WINDOWS.get(updates[-1]) if len(updates) == 1 else None
+            if window is None:
+                await self.accept()
+                allowed = ", ".join(UPDATE_WINDOWS)
+                await self.send_json({"type": "error", "code": "invalid_updates",
+                                      "message": f"updates is one of {allowed}, or absent for every message alone"})
+                await self.close(code=CLOSE_BAD_REQUEST)
+                return
+        joined = await self.hub_join(self.group, window)
         await self.accept()
         if not joined:
             await self._unavailable()
@@ -68,15 +85,28 @@ class MarketConsumer(HubConsumer):
             await self.send_json({"type": "pong"})
 
     async def md_batch(self, event):
-        if self.snapshot_sequence is None:
+        after = self.snapshot_sequence
+        if after is None:
             return
-        for index, frame in enumerate(event["frames"]):
-            if frame["sequence"] > self.snapshot_sequence:
-                await self.send(text_data=frame_text(event, index))
+        # Straight to the ASGI send: each frame's text is the process's (encoded once), and the
+        # two layers of Channels' send() did nothing for it but cost two awaits per frame per socket.
+        send = self.base_send
+        for sequence, text in event_texts(event):
+            if sequence > after:
+                await send({"type": "websocket.send", "text": text})
 
     async def md_ticker(self, event):
         if self.snapshot_sequence is not None:
-            await self.send_json(event["ticker"])
+            await self.base_send({"type": "websocket.send", "text": event_texts(event)[0][1]})
+
+    async def md_window(self, event):
+        """A window's messages in one (``windows.py``): the process's shared text, unless this
+        socket's snapshot falls inside the window."""
+        if self.snapshot_sequence is None:
+            return
+        text = window_for(event, self.snapshot_sequence)
+        if text is not None:
+            await self.base_send({"type": "websocket.send", "text": text})
 
 
 class UserConsumer(HubConsumer):

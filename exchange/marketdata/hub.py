@@ -18,6 +18,10 @@ reaches it. A socket's messages go through a queue that its consumer handles one
 socket is told ``layer.lost`` and closed with 4503 so its client reconnects and resyncs (the
 book's gap rule holds either way); the Hub reconnects with backoff.
 
+A market socket may ask for its messages in windows (``?updates=100ms``, ``windows.py``): it
+joins the group's ``Window`` of that interval instead of its members, and gets one message per
+window, built once in the process for all of them.
+
 Private user streams came here from Channels groups too: with a bot's every order sending two or
 three messages through channels_redis (a Lua script per message to store it, a blocking read per
 socket to fetch it), the user streams took about a third of a web process's event loop.
@@ -38,6 +42,7 @@ from channels.utils import await_many_dispatch
 from django.conf import settings
 
 from exchange.infra.pubsub import channel_prefix
+from exchange.marketdata.windows import Window
 
 log = logging.getLogger(__name__)
 
@@ -72,18 +77,26 @@ class Hub:
         self.loop = loop
         self.prefix = channel_prefix(url)
         self.members: dict[str, set[asyncio.Queue]] = {}
+        self.windows: dict[str, dict[float, Window]] = {}  # group -> seconds -> its window
         self.ready = asyncio.Event()
         self.task: asyncio.Task | None = None
 
-    async def join(self, group: str, queue: asyncio.Queue) -> bool:
-        """Add the socket's queue to ``group``; False when Redis cannot be reached now."""
+    async def join(self, group: str, queue: asyncio.Queue, window: float | None = None) -> bool:
+        """Add the socket's queue to ``group`` (to its window of ``window`` seconds when given);
+        False when Redis cannot be reached now."""
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self._run(), name="marketdata-hub")
         try:
             await asyncio.wait_for(self.ready.wait(), JOIN_TIMEOUT)
         except TimeoutError:
             return False
-        self.members.setdefault(group, set()).add(queue)
+        if window is None:
+            self.members.setdefault(group, set()).add(queue)
+        else:
+            windows = self.windows.setdefault(group, {})
+            if window not in windows:
+                windows[window] = Window(group, window, self.loop, lambda slow: self._slow(group, slow))
+            windows[window].queues.add(queue)
         return True
 
     def leave(self, group: str, queue: asyncio.Queue) -> None:
@@ -92,6 +105,15 @@ class Hub:
             members.discard(queue)
             if not members:
                 del self.members[group]
+        windows = self.windows.get(group)
+        if windows is not None:
+            for seconds, window in list(windows.items()):
+                window.queues.discard(queue)
+                if not window.queues:
+                    window.close()
+                    del windows[seconds]
+            if not windows:
+                del self.windows[group]
 
     async def _run(self) -> None:
         pause = BACKOFF_FIRST
@@ -125,20 +147,32 @@ class Hub:
     def _deliver(self, channel: bytes, data: bytes) -> None:
         group = channel.decode()[len(self.prefix):]
         members = self.members.get(group)
-        if not members:
+        windows = self.windows.get(group)
+        if not members and not windows:
             return
         event = json.loads(data)
-        for queue in list(members):
+        for queue in list(members or ()):
             try:
                 queue.put_nowait(event)
             except asyncio.QueueFull:
-                log.warning("a %s socket fell %d messages behind: closing it", group, SOCKET_QUEUE_MAX)
-                self.leave(group, queue)
-                _drop_and_lose(queue)
+                self._slow(group, queue)
+        for window in list((windows or {}).values()):
+            window.add(event)
+
+    def _slow(self, group: str, queue: asyncio.Queue) -> None:
+        log.warning("a %s socket fell too far behind (%d messages or windows waiting): closing it",
+                    group, queue.qsize())
+        self.leave(group, queue)
+        _drop_and_lose(queue)
 
     def _lose_everyone(self) -> None:
         queues = {queue for members in self.members.values() for queue in members}
+        for windows in self.windows.values():
+            for window in windows.values():
+                queues.update(window.queues)
+                window.close()
         self.members.clear()
+        self.windows.clear()
         for queue in queues:
             _drop_and_lose(queue)
 
@@ -191,10 +225,10 @@ class HubConsumer(AsyncJsonWebsocketConsumer):
             raise ValueError(f"no handler for message type {message['type']}")
         await handler(message)
 
-    async def hub_join(self, group: str) -> bool:
+    async def hub_join(self, group: str, window: float | None = None) -> bool:
         if group in self.hub_groups:
             return True
-        if not await hub().join(group, self.hub_queue):
+        if not await hub().join(group, self.hub_queue, window):
             return False
         self.hub_groups.add(group)
         return True

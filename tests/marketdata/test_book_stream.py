@@ -29,11 +29,13 @@ def committed_sequence() -> int:
         connection.close()
 
 
-async def follow(example, order_load, *, drop_book_at: int | None = None):
+async def follow(example, order_load, *, drop_book_at: int | None = None, query: str = "", windows: list | None = None):
     """Run ``order_load`` in a thread while a follower applies the WebSocket stream; return the
-    follower once the book has settled (every command applied, the follower at the REST sequence)."""
+    follower once the book has settled (every command applied, the follower at the REST sequence).
+    With ``query`` ``updates=...`` each ``batch`` message's messages are applied in order (their
+    counts appended to ``windows``)."""
     follower = example.BookFollower("BTC-USD", rest_fetch)
-    comm = communicator("/ws/markets/BTC-USD/")
+    comm = communicator("/ws/markets/BTC-USD/" + (f"?{query}" if query else ""))
     connected, _ = await comm.connect()
     assert connected
     snapshot = await receive(comm)
@@ -57,17 +59,28 @@ async def follow(example, order_load, *, drop_book_at: int | None = None):
                         await comm.disconnect()
                         return follower, depth, dropped
             continue
-        message = await comm.receive_json_from()
-        if message["type"] == "book":
-            books += 1
-            if books % 20 == 1:  # published after the commit: the database is already there
-                committed = await sync_to_async(committed_sequence, thread_sensitive=False)()
-                assert committed >= message["sequence"]
-            if books == drop_book_at:
-                dropped = message
-                continue
-        await handle(message)
+        received = await comm.receive_json_from()
+        if query:
+            assert received["type"] == "batch", received
+            assert received["messages"]
+            windows.append(len(received["messages"]))
+        for message in received["messages"] if query else [received]:
+            books, dropped = await _apply(message, handle, books, drop_book_at, dropped)
     raise AssertionError(f"the follower did not settle: {follower.stats}")
+
+
+async def _apply(message: dict, handle, books: int, drop_book_at: int | None, dropped):
+    """Hand one message to the follower (or drop the ``drop_book_at``-th book message); returns
+    the book messages counted and the one dropped."""
+    if message["type"] == "book":
+        books += 1
+        if books % 20 == 1:  # published after the commit: the database is already there
+            committed = await sync_to_async(committed_sequence, thread_sensitive=False)()
+            assert committed >= message["sequence"]
+        if books == drop_book_at:
+            return books, message
+    await handle(message)
+    return books, dropped
 
 
 def test_snapshot_plus_deltas_equal_rest_book_over_thousands_of_orders(
@@ -104,6 +117,23 @@ def test_snapshot_plus_deltas_equal_rest_book_over_thousands_of_orders(
     _status, recent = rest_fetch("/api/v1/markets/BTC-USD/trades?limit=50")
     assert [(t["sequence"], t["price"], t["quantity"]) for t in recent] == [
         (seq, decimal_str(price), decimal_str(quantity)) for seq, price, quantity, _ in reversed(trades[-50:])]
+
+
+def test_batched_socket_keeps_the_book_and_every_trade_in_windows(market, make_user, start_matcher, redis_url, example):
+    """``?updates=100ms``: the same follower over the real matcher, fed one message per window:
+    the chain stays contiguous across windows (no gap, no repair) and ends at the REST book."""
+    users = traders(make_user, 4)
+    start_matcher("BTC-USD")
+    windows: list[int] = []
+    follower, depth, _ = asyncio.run(follow(example, lambda: random_load(users, 1200, seed=17, threads=2),
+                                            query="updates=100ms", windows=windows))
+    assert follower.book.levels() == ([tuple(x) for x in depth["bids"]], [tuple(x) for x in depth["asks"]])
+    assert follower.book.checksum() == depth["checksum"]
+    stats = follower.stats
+    assert (stats["gaps"], stats["gap_fills"], stats["resnapshots"], stats["checksum_mismatches"]) == (0, 0, 0, 0), stats
+    assert stats["applied"] > 20, stats
+    assert len(windows) > 1
+    assert stats["trades"] == len(recompute.fills(market)) > 10, stats  # every trade of the run, none conflated
 
 
 def load_then_trickle(users: list, count: int, seed: int, trickle: int) -> list[int]:

@@ -51,9 +51,11 @@ def own_redis():
     server.kill()
 
 
-def test_sockets_resync_after_redis_restarts_without_its_data(market, own_redis, start_web):
+@pytest.mark.parametrize("query", ["", "?updates=100ms"])
+def test_sockets_resync_after_redis_restarts_without_its_data(market, own_redis, start_web, query):
+    """Default and batched (``?updates=``) market sockets alike."""
     web = start_web(REDIS_URL=f"redis://127.0.0.1:{own_redis.port}/0")
-    url = web.url.replace("http", "ws") + "/ws/markets/BTC-USD/"
+    url = web.url.replace("http", "ws") + "/ws/markets/BTC-USD/" + query
 
     async def scenario() -> tuple[dict, int, float]:
         async with websockets.connect(url, origin=web.url) as ws:
