@@ -38,7 +38,6 @@ import redis.asyncio as aioredis
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from channels.utils import await_many_dispatch
 from django.conf import settings
 
 from exchange.infra.pubsub import channel_prefix
@@ -197,7 +196,12 @@ def hub() -> Hub:
 
 class HubConsumer(AsyncJsonWebsocketConsumer):
     """A WebSocket consumer fed by the Hub instead of a Channels layer: the client's messages and
-    its groups' messages are handled one at a time, in arrival order, as Channels does."""
+    its groups' messages are handled one at a time, each source in arrival order, as Channels does.
+
+    Not with Channels' ``await_many_dispatch``: for every message it waits on both sources
+    (``asyncio.wait``) and starts a new task to read the next one, several event-loop turns per
+    message per socket. Here each source has one task that reads it in a loop, and a lock makes
+    the handlers run one at a time (uncontended, taking it does not even yield)."""
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         self.scope = scope
@@ -205,12 +209,24 @@ class HubConsumer(AsyncJsonWebsocketConsumer):
         self.base_send = send
         self.hub_queue: asyncio.Queue = asyncio.Queue(maxsize=SOCKET_QUEUE_MAX)
         self.hub_groups: set[str] = set()
+        self._dispatching = asyncio.Lock()
         try:
-            await await_many_dispatch([receive, self.hub_queue.get], self.dispatch)
-        except StopConsumer:
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._pump(receive))
+                tasks.create_task(self._pump(self.hub_queue.get))
+        except* StopConsumer:
             pass
         finally:
             self.hub_leave_all()
+
+    async def _pump(self, source: Any) -> None:
+        """Handle the messages of one source in order, one handler at a time across sources.
+        Ends (and so ends the consumer) by the handler's StopConsumer, as in Channels."""
+        lock = self._dispatching
+        while True:
+            message = await source()
+            async with lock:
+                await self.dispatch(message)
 
     async def dispatch(self, message: dict) -> None:
         """Channels' dispatch, without its hop to a thread before every message.
