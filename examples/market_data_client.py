@@ -19,6 +19,8 @@ What it does (the protocol of ``/ws/markets/{symbol}/``):
    ``price:quantity`` joined by ``,`` (bids highest first, asks lowest first), decimals written
    without exponent or trailing zeros (``format(Decimal(x).normalize(), "f")``). A mismatch means
    the local book is wrong: re-snapshot.
+4. With ``--updates 100ms`` (``?updates=100ms``) a window's messages come in one
+   ``{"type": "batch", "messages": [...]}``: handle each in order, exactly as above.
 
 Needs only the standard library and ``websockets`` (for the command-line loop). The classes take
 the HTTP fetch function as an argument, so tests drive them without a network.
@@ -133,6 +135,9 @@ class BookFollower:
         elif kind == "ticker":
             self.stats["tickers"] += 1
             self.last_ticker = message
+        elif kind == "batch":  # ?updates=100ms: a window's messages, each as it would come alone
+            for inner in message["messages"]:
+                self.handle(inner)
 
     def _on_book(self, message: dict) -> None:
         try:
@@ -181,15 +186,18 @@ def main() -> None:
     parser.add_argument("symbol")
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="the exchange's base URL")
     parser.add_argument("--levels", type=int, default=5, help="levels to print per side")
+    parser.add_argument("--updates", choices=["100ms", "1000ms"],
+                        help="a window's messages in one WebSocket message (default: every message alone)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     follower = BookFollower(args.symbol.upper(), http_fetch(args.url))
-    ws_url = args.url.replace("http", "ws", 1).rstrip("/") + f"/ws/markets/{args.symbol.upper()}/"
+    ws_url = args.url.replace("http", "ws", 1).rstrip("/") + f"/ws/markets/{args.symbol.upper()}/" + (
+        f"?updates={args.updates}" if args.updates else "")
     with connect(ws_url, origin=args.url) as socket:
         for raw in socket:
             message = json.loads(raw)
             follower.handle(message)
-            if message.get("type") in ("snapshot", "book"):
+            if message.get("type") in ("snapshot", "book", "batch"):
                 bids, asks = follower.book.levels(args.levels)
                 stats = follower.stats
                 print(f"#{follower.book.sequence} bids {bids} asks {asks} "

@@ -32,8 +32,8 @@ def committed_sequence() -> int:
 async def follow(example, order_load, *, drop_book_at: int | None = None, query: str = "", windows: list | None = None):
     """Run ``order_load`` in a thread while a follower applies the WebSocket stream; return the
     follower once the book has settled (every command applied, the follower at the REST sequence).
-    With ``query`` ``updates=...`` each ``batch`` message's messages are applied in order (their
-    counts appended to ``windows``)."""
+    With ``query`` ``updates=...`` each ``batch`` message goes to the follower whole (the sizes of
+    the windows appended to ``windows``)."""
     follower = example.BookFollower("BTC-USD", rest_fetch)
     comm = communicator("/ws/markets/BTC-USD/" + (f"?{query}" if query else ""))
     connected, _ = await comm.connect()
@@ -60,12 +60,13 @@ async def follow(example, order_load, *, drop_book_at: int | None = None, query:
                         return follower, depth, dropped
             continue
         received = await comm.receive_json_from()
-        if query:
+        if query:  # the example client takes the window's batch message whole
             assert received["type"] == "batch", received
             assert received["messages"]
             windows.append(len(received["messages"]))
-        for message in received["messages"] if query else [received]:
-            books, dropped = await _apply(message, handle, books, drop_book_at, dropped)
+            await handle(received)
+        else:
+            books, dropped = await _apply(received, handle, books, drop_book_at, dropped)
     raise AssertionError(f"the follower did not settle: {follower.stats}")
 
 
