@@ -39,9 +39,9 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
+import aiohttp
 import orjson
 import redis.asyncio as aioredis
-import websockets
 from redis.connection import parse_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -116,20 +116,23 @@ class Subscribers:
             text = self.texts[raw] = Text(raw, self.times)
         return text
 
-    async def one(self) -> None:
+    async def one(self, session: aiohttp.ClientSession) -> None:
         stats, delays = self.stats, self.delays
         try:
-            ws = await websockets.connect(self.ws_url, origin=self.url, max_size=None, open_timeout=60,
-                                          compression=None, ping_interval=None)
-        except (OSError, TimeoutError, websockets.WebSocketException):
+            ws = await session.ws_connect(self.ws_url, headers={"Origin": self.url}, max_msg_size=0,
+                                          timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=10))
+        except (OSError, TimeoutError, aiohttp.ClientError):
             stats["refused"] += 1
             return
         stats["connected"] += 1
         self.sockets.append(ws)
         last = None
         try:
-            async for raw in ws:
+            async for frame in ws:
                 now = time.time()
+                if frame.type is not aiohttp.WSMsgType.TEXT:
+                    continue
+                raw = frame.data
                 text = self.parsed(raw)
                 stats["ws_messages"] += 1
                 if text.snapshot is not None:
@@ -153,7 +156,7 @@ class Subscribers:
                         else:
                             self.from_publish[int((now - published) * 1000)] += 1
                 stats["trades"] += len(text.trade_times)
-        except websockets.WebSocketException:
+        except (OSError, aiohttp.ClientError):
             pass
         if not self.stopping:
             stats["closed_early"] += 1
@@ -189,7 +192,12 @@ class Subscribers:
             self.stopping = True
             await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
 
-        await asyncio.gather(stopper(), *(self.one() for _ in range(count)))
+        # aiohttp: its WebSocket frames are read by a compiled parser (the websockets package's
+        # are Python), and the subscribers share the venue's cores.
+        connector = aiohttp.TCPConnector(limit=0)
+        timeout = aiohttp.ClientTimeout(total=None, connect=60)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+            await asyncio.gather(stopper(), *(self.one(session) for _ in range(count)))
         if listener is not None:
             listener.cancel()
         return {**self.stats, "delays": dict(self.delays), "from_publish": dict(self.from_publish),

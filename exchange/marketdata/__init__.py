@@ -5,7 +5,8 @@ then Channels messages. Candles are written in the matcher's batch transaction (
 REST reads are in ``selectors``, rendered by ``api``; WebSockets are in ``consumers`` (one market
 per socket, and the private user stream) and ``stream`` (``/ws/stream/``: many markets and
 channels on one socket, by the subscribe protocol of ``subscriptions``); the candles channel is
-sent by ``candlefeed``.
+sent by ``candlefeed``. Every web process's ``hub`` fans the published messages out to its
+sockets; a market socket opened with ``?updates=100ms`` gets them a window at a time (``windows``).
 
 Book protocol (``/ws/markets/{symbol}/`` and ``GET markets/{symbol}/book-updates``):
 - a book message has ``sequence`` (the market sequence after its batch) and ``prev_sequence``
