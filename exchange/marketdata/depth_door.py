@@ -58,7 +58,7 @@ class BookDepthDoor:
 
     def __init__(self, app: App) -> None:
         self.app = app
-        self._reader: tuple[asyncio.AbstractEventLoop, aioredis.Redis, Any] | None = None
+        self._reader: tuple[asyncio.AbstractEventLoop, aioredis.Redis] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         plain = _plain_request(scope)
@@ -79,15 +79,19 @@ class BookDepthDoor:
         await send({"type": "http.response.body", "body": body})
 
     async def _answer(self, scope: Scope, symbol: str, levels: int) -> tuple[int, list, bytes] | None:
-        client, read = self._client()
+        # One round trip: the address's count and the book's read together (each await on a
+        # loaded process is another wait for the event loop; EVAL, not EVALSHA, so a Redis that
+        # lost its scripts needs no second trip).
         window = Window("ip", client_ip_from_scope(scope) or "unknown")
-        pipe = client.pipeline(transaction=False)
+        pipe = self._client().pipeline(transaction=False)
         window.count(pipe)
-        wait = window_waits([window], await pipe.execute())[0]
+        pipe.eval(READ_SCRIPT, 5, *keys(symbol)[:5], levels_to_read(levels))
+        replies = await pipe.execute()
+        wait = window_waits([window], replies[:2])[0]
         if wait is not None:
             body = orjson.dumps({"error": {"code": "rate_limited", "message": "too many requests from this address"}})
             return 429, [(b"content-type", b"application/json"), (b"retry-after", str(int(wait) + 1).encode())], body
-        head, bids, asks = snapshot_reply(await read(keys=keys(symbol)[:5], args=[levels_to_read(levels)]))
+        head, bids, asks = snapshot_reply(replies[2])
         if head is None:
             return None  # no book in Redis: the long way reads it from the database
         book = snapshot_of(head, bids, asks, levels)
@@ -95,13 +99,12 @@ class BookDepthDoor:
                              "checksum": book.checksum})
         return 200, [*_VIEW_HEADERS, (b"x-frame-options", settings.X_FRAME_OPTIONS.encode())], body
 
-    def _client(self) -> tuple[aioredis.Redis, Any]:
-        """This event loop's Redis client and its read script (a client belongs to one loop)."""
+    def _client(self) -> aioredis.Redis:
+        """This event loop's Redis client (an asyncio client belongs to one loop)."""
         loop = asyncio.get_running_loop()
         if self._reader is None or self._reader[0] is not loop:
-            client = aioredis.Redis.from_url(settings.REDIS_URL, **CLIENT_OPTIONS)
-            self._reader = (loop, client, client.register_script(READ_SCRIPT))
-        return self._reader[1], self._reader[2]
+            self._reader = (loop, aioredis.Redis.from_url(settings.REDIS_URL, **CLIENT_OPTIONS))
+        return self._reader[1]
 
 
 def _plain_request(scope: Scope) -> tuple[str, int] | None:
