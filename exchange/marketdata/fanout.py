@@ -162,5 +162,8 @@ def fanout_main(items_queue, parent_pid: int) -> None:
     import django
 
     django.setup()
+    from exchange.matching.gc_policy import freeze_loaded_state
+
+    freeze_loaded_state()  # as the web processes do (exchange/asgi.py): collections walk only new objects
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     run(items_queue, parent_pid)

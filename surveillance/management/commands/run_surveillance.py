@@ -3,6 +3,7 @@ import signal
 
 from django.core.management.base import BaseCommand
 
+from exchange.matching.gc_policy import freeze_loaded_state
 from surveillance.realtime import Consumer
 
 
@@ -26,6 +27,7 @@ class Command(BaseCommand):
                     break
             self.stdout.write(f"processed {total} events, stored {stored} alerts")
             return
+        freeze_loaded_state()  # as the web processes do (exchange/asgi.py): collections walk only new objects
         stopping = []
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stopping.append(True))
