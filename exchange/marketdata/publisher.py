@@ -224,6 +224,17 @@ class Publisher:
 _publisher = Publisher()
 
 
+def start_fanout() -> None:
+    """Start the fan-out process now, not with the first batch to publish: it takes seconds to
+    start (Django's set-up), and the first trades after a matcher (re)start waited for it (the
+    p99 of trade delivery in a bench's first seconds was 2-3 s). Never raises: the first batch
+    tries again."""
+    try:
+        _publisher._ensure_worker()
+    except Exception:
+        log.exception("starting the market data fan-out failed; the first batch tries again")
+
+
 def prepare_batch(ctx, book, plan) -> PreparedBatch | None:
     """Called by the matcher when it has planned a batch, before it moves on; never raises."""
     try:

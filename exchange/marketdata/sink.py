@@ -9,7 +9,7 @@ commit.
 """
 from dataclasses import dataclass
 
-from exchange.marketdata.publisher import PreparedBatch, book_published, prepare_batch, send_batch
+from exchange.marketdata.publisher import PreparedBatch, book_published, prepare_batch, send_batch, start_fanout
 from exchange.marketdata.services import candle_columns, candles_upsert
 from exchange.matching import OrderBook
 from exchange.trading.matcher.state import BatchPlan, MarketContext
@@ -24,6 +24,9 @@ class CapturedBatch:
 
 class MarketDataSink:
     """The matcher's sink in every deployment (``EXCHANGE_MATCHER_SINK``'s default)."""
+
+    def ready(self) -> None:
+        start_fanout()
 
     def capture(self, ctx: MarketContext, book: OrderBook, plan: BatchPlan, *, publish: bool) -> CapturedBatch | None:
         # (sequence, price, quantity, created_at) of each trade, from the fills' rows.

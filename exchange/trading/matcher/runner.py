@@ -256,6 +256,8 @@ class Matcher:
     # ------------------------------------------------------------------ the loop
 
     def run(self, *, max_seconds: float | None = None) -> None:
+        if self.publish:
+            self.sink.ready()
         try:
             self._loop(max_seconds)
         finally:

@@ -1,7 +1,7 @@
 """Where the matcher hands each batch it commits: one interface, implemented above trading.
 
-The matcher knows nothing of candles, Redis books or WebSocket groups. It calls its sink three
-times per batch, in this order:
+The matcher knows nothing of candles, Redis books or WebSocket groups. It calls its sink's ``ready``
+once before its first batch when it publishes, then three times per batch, in this order:
 
 1. ``capture`` on the matcher's thread, as soon as the batch is planned: copy whatever is needed
    from the context, the book and the plan (they go on changing in the batches planned while
@@ -26,6 +26,11 @@ from exchange.trading.matcher.state import BatchPlan, MarketContext
 
 
 class MatcherSink(Protocol):
+    def ready(self) -> None:
+        """Before the first batch of a publishing matcher: start what sending needs, so that the
+        first batches do not wait for it; never raises."""
+        ...
+
     def capture(self, ctx: MarketContext, book: OrderBook, plan: BatchPlan, *, publish: bool) -> object | None:
         """What ``write`` and ``send`` need of this batch, copied now; None if nothing.
         ``publish`` is False in a matcher that publishes nothing (benchmarks, some tests)."""
@@ -46,6 +51,9 @@ class MatcherSink(Protocol):
 
 class NullSink:
     """A sink that keeps nothing and sends nothing."""
+
+    def ready(self) -> None:
+        return None
 
     def capture(self, ctx: MarketContext, book: OrderBook, plan: BatchPlan, *, publish: bool) -> None:
         return None
