@@ -69,6 +69,10 @@ class IpRateLimitMiddleware:
         return ip_limit_refusal(request) or self.get_response(request)
 
 
+# The error of a request over its address's limit (also answered by marketdata/depth_door.py).
+IP_LIMITED = {"code": "rate_limited", "message": "too many requests from this address"}
+
+
 def ip_limit_refusal(request) -> HttpResponse | None:
     """The 429 for an ``/api/`` request over its address's limit, or None (counts the request)."""
     if not request.path.startswith("/api/"):
@@ -76,8 +80,7 @@ def ip_limit_refusal(request) -> HttpResponse | None:
     wait = window_wait(Window("ip", client_ip(request) or "unknown"))
     if wait is None:
         return None
-    response = JsonResponse({"error": {"code": "rate_limited", "message": "too many requests from this address"}},
-                            status=429)
+    response = JsonResponse({"error": IP_LIMITED}, status=429)
     response["Retry-After"] = str(int(wait) + 1)
     return response
 

@@ -31,7 +31,7 @@ from django.http import HttpResponse
 from django.middleware.security import SecurityMiddleware
 from redis.exceptions import RedisError
 
-from exchange.api.throttling import Window, window_waits
+from exchange.api.throttling import IP_LIMITED, Window, window_waits
 from exchange.infra.net import client_ip_from_scope
 from exchange.infra.redis_clients import CLIENT_OPTIONS
 from exchange.marketdata.bookstore import READ_SCRIPT, keys, snapshot_reply
@@ -89,7 +89,7 @@ class BookDepthDoor:
         replies = await pipe.execute()
         wait = window_waits([window], replies[:2])[0]
         if wait is not None:
-            body = orjson.dumps({"error": {"code": "rate_limited", "message": "too many requests from this address"}})
+            body = orjson.dumps({"error": IP_LIMITED})
             return 429, [(b"content-type", b"application/json"), (b"retry-after", str(int(wait) + 1).encode())], body
         head, bids, asks = snapshot_reply(replies[2])
         if head is None:
