@@ -9,7 +9,7 @@ Instead, every publisher (the matcher's fan-out process, ``fanout.py``; the chai
 PUBLISHes each message once on the group's Redis channel (``infra/pubsub.hub_publish``); every
 web process has one ``Hub`` subscribed to all of them, which decodes a message once and hands it
 to the queues of its own sockets; each frame is encoded to JSON text once per process
-(``frame_text``).
+(``windows.frame_text``).
 
 Ordering and gaps: Redis delivers a channel's messages in the order they were published, and a
 socket joins its group before it reads its snapshot, so every book message after the snapshot
@@ -54,18 +54,6 @@ CLOSE_UNAVAILABLE = 4503
 SOCKET_QUEUE_MAX = 10_000
 JOIN_TIMEOUT = 2.0
 BACKOFF_FIRST, BACKOFF_MAX = 0.1, 2.0
-
-
-def frame_text(event: dict, index: int, channel: str | None = None) -> str:
-    """The JSON text of ``event["frames"][index]`` (with ``channel`` added when given), encoded
-    once per process however many sockets send it."""
-    cache = event.setdefault("_texts", {})
-    key = (index, channel)
-    text = cache.get(key)
-    if text is None:
-        frame = event["frames"][index]
-        text = cache[key] = json.dumps(frame if channel is None else {**frame, "channel": channel})
-    return text
 
 
 class Hub:

@@ -19,8 +19,9 @@ from redis.exceptions import RedisError
 
 from exchange.errors import ExchangeError
 from exchange.marketdata import selectors
-from exchange.marketdata.hub import CLOSE_UNAVAILABLE, HubConsumer, frame_text
+from exchange.marketdata.hub import CLOSE_UNAVAILABLE, HubConsumer
 from exchange.marketdata.subscriptions import Request, Subscriptions, max_subscriptions, request_id, request_parse
+from exchange.marketdata.windows import frame_text
 from exchange.markets.models import Market
 
 # What each message type of the market group is, as a channel.

@@ -10,7 +10,7 @@ window, each exactly as it would have been sent alone, in order (nothing conflat
 
 Built once per process, not per socket: each web process's hub keeps one ``Window`` per group
 and interval, which collects the frames' JSON texts (already encoded once per process,
-``hub.frame_text``) as they arrive, starts one timer with the window's first message, and when
+``frame_text``) as they arrive, starts one timer with the window's first message, and when
 it fires joins the texts into the window's text and hands that same string to every socket of
 the window. A socket whose snapshot falls inside a window (just after connecting) builds a
 filtered text of its own from the window's parts (``batch_text``).
@@ -35,6 +35,18 @@ def batch_text(texts: Iterable[str]) -> str:
     return '{"type": "batch", "messages": [' + ", ".join(texts) + "]}"
 
 
+def frame_text(event: dict, index: int, channel: str | None = None) -> str:
+    """The JSON text of ``event["frames"][index]`` (with ``channel`` added when given, for
+    ``/ws/stream/``), encoded once per process however many sockets send it."""
+    cache = event.setdefault("_texts", {})
+    key = (index, channel)
+    text = cache.get(key)
+    if text is None:
+        frame = event["frames"][index]
+        text = cache[key] = json.dumps(frame if channel is None else {**frame, "channel": channel})
+    return text
+
+
 def event_texts(event: dict) -> list[Part]:
     """The (sequence, text) of each message a market socket would send for this group event,
     encoded once per process and cached on the event (which every socket of the process shares)."""
@@ -42,7 +54,7 @@ def event_texts(event: dict) -> list[Part]:
     if parts is None:
         kind = event["type"]
         if kind == "md.batch":
-            parts = [(frame["sequence"], json.dumps(frame)) for frame in event["frames"]]
+            parts = [(frame["sequence"], frame_text(event, index)) for index, frame in enumerate(event["frames"])]
         elif kind == "md.ticker":
             parts = [(None, json.dumps(event["ticker"]))]
         else:  # not a market socket's (a candle group's messages go to /ws/stream/ only)
