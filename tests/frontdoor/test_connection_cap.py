@@ -26,6 +26,12 @@ def test_two_web_processes_stay_under_their_pool_cap(start_web, trader_key, tmp_
     env = {"DATABASE_POOL_MAX_SIZE": str(POOL_MAX), "DATABASE_POOL_MIN_SIZE": "1", "DATABASE_POOL_TIMEOUT": "2",
            "EXCHANGE_MAX_INFLIGHT_ORDERS": "64", "EXCHANGE_MAX_INFLIGHT_REQUESTS": "64",
            "EXCHANGE_MAX_OPEN_ORDERS": "100000", "EXCHANGE_API_RECV_WINDOW_MS": "60000"}  # a loaded CI box
+    # Sessions already open are not the web processes': this pytest process's own (its Django
+    # connection, and those that earlier tests' threads left open in it) and any other. Only the
+    # sessions that appear after them are counted against the pools.
+    with psycopg.connect(_conninfo(), autocommit=True) as conn:
+        before = [row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()").fetchall()]
     webs = [start_web(**env), start_web(**env)]
     sessions: list[int] = []
     busiest: list[tuple] = []
@@ -36,7 +42,8 @@ def test_two_web_processes_stay_under_their_pool_cap(start_web, trader_key, tmp_
             while not stop.is_set():
                 rows = conn.execute(
                     "SELECT pid, state, backend_start, client_port, left(query, 80) FROM pg_stat_activity "
-                    "WHERE datname = current_database()").fetchall()
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() AND NOT (pid = ANY(%s))",
+                    [before]).fetchall()
                 if len(rows) > max(sessions, default=0):
                     busiest[:] = rows  # what the sessions were at the peak, for the failure message
                 sessions.append(len(rows))
@@ -81,10 +88,12 @@ def test_two_web_processes_stay_under_their_pool_cap(start_web, trader_key, tmp_
         if response.status_code == 503:
             assert response.json()["error"]["code"] in ("overloaded", "database_unavailable")
             assert response.headers["Retry-After"]
-    # Both pools full, plus this test's own connection and the sampler's, and once in a while a
-    # backend the pool has just let go still listed beside its replacement (seen once in four
-    # runs on a loaded box; 64 clients without a pool opened 40 sessions per process).
-    assert max(sessions) <= 2 * POOL_MAX + 3, busiest
+    # Both pools full, and once in a while a backend the pool has just let go still listed beside
+    # its replacement (seen once in four runs on a loaded box; 64 clients without a pool opened
+    # 40 sessions per process). The test's own and the sampler's sessions are not counted (the
+    # bound was 2 * POOL_MAX + 3 with them; in the full suite, connections left open by earlier
+    # tests' threads in this process were counted too, and broke it).
+    assert max(sessions) <= 2 * POOL_MAX + 1, busiest
     logs = "".join(path.read_text(errors="replace") for path in tmp_path.glob("web-*.log"))
     assert "too many clients" not in logs
     assert "Traceback" not in logs
