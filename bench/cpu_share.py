@@ -105,6 +105,22 @@ class Sampler:
         return t1 - t0, busy
 
 
+def reference_ms(loops: int = 3_000_000, runs: int = 3) -> float:
+    """Milliseconds a fixed pure-Python loop takes on this machine now (best of ``runs``).
+
+    The same 2-core box has been twice as slow on one day as on another (the same code, the same
+    benchmark: 459 and 254 accepted orders/s), so a figure is printed beside the speed of the
+    box it was taken on; compare runs only when this is close."""
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        total = 0
+        for i in range(loops):
+            total += i
+        best = min(best, time.perf_counter() - start)
+    return round(best * 1000, 1)
+
+
 def per_order(busy: Counter, orders_per_second: float) -> dict[str, float]:
     """Milliseconds of CPU per accepted order, by kind, largest first, and the venue's total
     (everything but what is not the venue's: other work that happened to share the machine)."""

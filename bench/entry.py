@@ -51,7 +51,7 @@ import websockets
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.cpu_share import Sampler, per_order  # noqa: E402
+from bench.cpu_share import Sampler, per_order, reference_ms  # noqa: E402
 from bench.rawhttp import RawHttpPool  # noqa: E402
 from exchange.api.signing import signature  # noqa: E402  (plain HMAC, no Django needed)
 
@@ -336,6 +336,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1, help="orders per request (POST /api/v1/orders/batch)")
     parser.add_argument("--depth-rate", type=float, default=20, help="GET .../depth per second while orders are sent")
     args = parser.parse_args()
+    # Before the load, on the idle venue: how fast the box is today (bench/cpu_share.py).
+    print(json.dumps({"box": "pure-Python reference loop (ms, lower is faster)", "ms": reference_ms(),
+                      "load average": os.getloadavg()[0]}), flush=True)
     keys = create_keys(args.users, run=str(int(time.time())))
     sampler = Sampler(database=os.environ.get("DATABASE_URL", "").rsplit("/", 1)[-1].split("?")[0]).start()
     steps = [(f"step {rate}", float(rate), args.step_seconds) for rate in args.steps.split(",")]
