@@ -138,3 +138,34 @@ def test_bookkeeping_is_once_a_minute_and_revocation_still_takes_a_second(door, 
     timestamp = now_ms()
     assert door.send(other.key, timestamp, door.sign(other_secret, timestamp)) == "api_key_revoked"
 
+
+
+def test_a_secret_the_current_key_cannot_decrypt_is_refused_like_an_unknown_key(market, key, settings, caplog):
+    """The secret is decrypted when the key is loaded (once per cache entry, not per request);
+    under another EXCHANGE_API_SECRET_KEY it cannot be, and the key is refused and logged, as it
+    was when each request decrypted it."""
+    from exchange.api.keys import api_key_cache_clear, api_key_verify
+
+    api_key, secret = key
+
+    def verify() -> str | None:
+        timestamp = now_ms()
+        try:
+            api_key_verify(key=api_key.key, timestamp=timestamp, sent=RestDoor.sign(secret, timestamp),
+                           method="POST", path_with_query="/api/v1/orders", body=ORDER, client_ip="127.0.0.1",
+                           defer_replay=True)
+        except Exception as exc:  # ExchangeError: its code
+            return exc.code  # type: ignore[attr-defined]
+        return None
+
+    written_under = settings.EXCHANGE_API_SECRET_KEY
+    api_key_cache_clear()
+    assert verify() is None
+    settings.EXCHANGE_API_SECRET_KEY = "another-api-secret-key-" * 2
+    assert verify() is None  # the cached entry holds the secret decrypted when it was loaded
+    api_key_cache_clear()
+    assert verify() == "invalid_api_key"
+    assert "cannot be decrypted with the current EXCHANGE_API_SECRET_KEY" in caplog.text
+    settings.EXCHANGE_API_SECRET_KEY = written_under
+    api_key_cache_clear()
+    assert verify() is None
