@@ -134,6 +134,12 @@ if DATABASE_POOL:
         "min_size": DATABASE_POOL_MIN_SIZE, "max_size": DATABASE_POOL_MAX_SIZE, "timeout": DATABASE_POOL_TIMEOUT,
         "name": "web",
     }
+# Statements run through exchange/infra/prepared.py (order entry's group commit) are prepared
+# after this many runs on a connection; Django's own cursors bind on the client and never prepare.
+# Empty: never (behind a pooler that cannot keep prepared statements).
+_prepare_threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="5")
+DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+    int(_prepare_threshold) if _prepare_threshold.strip() else None)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.db import connection
 
+from exchange.infra.prepared import prepared_cursor
 from exchange.ledger.models import EntryKind
 from exchange.ledger.postings import AVAILABLE, HELD
 
@@ -35,7 +36,7 @@ def holds_place_many(requests: list[HoldRequest]) -> list[bool]:
     if not connection.in_atomic_block:
         raise RuntimeError("holds_place_many must run inside a transaction")
     pairs = sorted({(r.user_id, r.asset_id) for r in requests})
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             """SELECT a.user_id, b.account_id, b.asset_id, b.available
                FROM ledger_balance b JOIN ledger_ledgeraccount a ON a.id = b.account_id

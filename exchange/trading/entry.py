@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from exchange.accounts.models import Profile, UserStatus
 from exchange.errors import ExchangeError
 from exchange.infra.bulk import unnest_insert
+from exchange.infra.prepared import prepared_cursor
 from exchange.ledger.holds import HoldRequest, holds_place_many
 from exchange.markets.models import Market
 from exchange.markets.rules import validate_order
@@ -177,7 +178,7 @@ def _entry_checks(requests: list[PlaceRequest], markets: dict[str, Market]):
     users = sorted({r.user_id for r in requests})
     client_ids = sorted({r.client_order_id for r in requests if r.client_order_id is not None})
     open_statuses = [str(s) for s in OPEN_STATUSES]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"""SELECT 'frozen', user_id, NULL::bigint, NULL::text, 0 FROM {Profile._meta.db_table}
                     WHERE user_id = ANY(%(users)s) AND status = %(frozen)s
@@ -204,7 +205,7 @@ def _write(candidates: list[_Candidate]) -> list[bool]:
     """Ids, holds, orders, commands; publish the commands once committed."""
     if not candidates:
         return []
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
                        [Order._meta.db_table, len(candidates)])
         for candidate, (order_id,) in zip(candidates, cursor.fetchall(), strict=True):
@@ -221,7 +222,7 @@ def _write(candidates: list[_Candidate]) -> list[bool]:
         # One statement for both tables: the orders as a CTE, then their place commands.
         orders_sql, orders_params = unnest_insert(Order, orders, with_pk=True)
         commands_sql, commands_params = unnest_insert(Command, commands)
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(f"WITH placed AS ({orders_sql}) {commands_sql} RETURNING id, order_id",
                            orders_params + commands_params)
             command_of = {order_id: command_id for command_id, order_id in cursor.fetchall()}

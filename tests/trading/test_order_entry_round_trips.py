@@ -67,3 +67,20 @@ def test_a_client_order_id_repeated_in_a_group_is_placed_once(market, make_user)
     results = orders_place_many([one, PlaceRequest(**{f: getattr(one, f) for f in one.__slots__})])
     assert results[0].pk == results[1].pk
     assert Order.objects.filter(user=alice).count() == 1
+
+
+def test_the_group_commit_statements_are_prepared_on_the_connection(market, make_user):
+    """Order entry's fixed statements bind their arrays on the server and are prepared after a few
+    groups (exchange/infra/prepared.py), instead of being quoted into SQL text and parsed and
+    planned again for every group; Django's own queries are not prepared."""
+    alice = make_user("alice", USD="1000000")
+    for i in range(7):  # past the prepare threshold (5)
+        results = orders_place_many(_group(alice, 1 + i % 3, f"p{i}"))
+        assert all(isinstance(r, Order) for r in results), results
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any(s.startswith('WITH placed AS (INSERT INTO "trading_order"') for s in prepared), prepared
+    assert any("FOR UPDATE OF b" in s for s in prepared), prepared  # the balances' lock (ledger/holds.py)
+    assert any("nextval" in s for s in prepared), prepared
+    assert all("$1" in s for s in prepared), prepared  # bound on the server: none is a client-quoted text
