@@ -73,16 +73,44 @@ class IpRateLimitMiddleware:
 IP_LIMITED = {"code": "rate_limited", "message": "too many requests from this address"}
 
 
+def ip_window(request) -> Window:
+    """What an ``/api/`` request counts against its address's limit."""
+    return Window("ip", client_ip(request) or "unknown")
+
+
+def ip_limited_response(wait: float) -> HttpResponse:
+    """The 429 of a request over its address's limit, ``wait`` seconds before the window ends."""
+    response = JsonResponse({"error": IP_LIMITED}, status=429)
+    response["Retry-After"] = str(int(wait) + 1)
+    return response
+
+
 def ip_limit_refusal(request) -> HttpResponse | None:
     """The 429 for an ``/api/`` request over its address's limit, or None (counts the request)."""
     if not request.path.startswith("/api/"):
         return None
-    wait = window_wait(Window("ip", client_ip(request) or "unknown"))
-    if wait is None:
-        return None
-    response = JsonResponse({"error": IP_LIMITED}, status=429)
-    response["Retry-After"] = str(int(wait) + 1)
-    return response
+    wait = window_wait(ip_window(request))
+    return None if wait is None else ip_limited_response(wait)
+
+
+@dataclass(slots=True)
+class PendingAddressCount:
+    """A signed order request's address count, sent with the view's own Redis round trip
+    (``exchange.api.signed_entry``) rather than in one of its own before the view.
+
+    ``counted`` once a pipeline carried it, with ``wait`` set if the address was over its limit;
+    a request refused before its throttles ran (a bad signature, a missing scope, an unreadable
+    body) was not counted, and its door counts it after the view (``count_now``): every request
+    counts, whatever the view answered."""
+
+    window: Window
+    counted: bool = False
+    wait: float | None = None
+
+    def count_now(self) -> None:
+        if not self.counted:
+            self.counted = True
+            self.wait = window_wait(self.window)
 
 
 class RedisWindowThrottle(BaseThrottle):

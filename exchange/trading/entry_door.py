@@ -10,9 +10,9 @@ middleware layers it had no use for: under load more of a web process's CPU per 
 view itself. ``SignedOrderDoor`` sits in the ASGI stack right behind the front door's budgets
 (``infra/shedding.FrontDoor``), builds the request from the ASGI scope and runs, on a thread of
 its own pool, only what such a request needs of the middleware (input hygiene, the per-address
-limit, the database-failure 503) and then the DRF view itself, so its answers, refusals included,
-are the view's. Everything else, the browser's session-authenticated orders included, goes the
-long way unchanged.
+limit, counted with the view's own Redis trip, the database-failure 503) and then the DRF view
+itself, so its answers, refusals included, are the view's. Everything else, the browser's
+session-authenticated orders included, goes the long way unchanged.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from django.urls import reverse
 
 from exchange.api.errors import json_error
 from exchange.api.hygiene import bad_input, input_refusal, json_shaped
-from exchange.api.throttling import ip_limit_refusal
+from exchange.api.throttling import PendingAddressCount, ip_limited_response, ip_window
 from exchange.infra.shedding import database_failure, database_failure_response
 from exchange.trading.api import OrderBatchApi, OrderListApi
 
@@ -148,10 +148,16 @@ def _answer(view: Callable[..., HttpResponse], request: ASGIRequest, body: bytes
     refusal = input_refusal(request)  # the body's size too: CONTENT_LENGTH is what was read
     if refusal is not None:
         return bad_input(request, *refusal)
-    limited = ip_limit_refusal(request)
-    if limited is not None:
-        return limited
-    response = view(request)
+    # The address count rides on the view's own Redis trip (api/signed_entry.py); a request
+    # refused before that trip is counted after it, and an address over its limit gets its 429
+    # whatever the view answered, as if it had been counted first.
+    address = request.address_count = PendingAddressCount(ip_window(request))  # type: ignore[attr-defined]
+    try:
+        response = view(request)
+    finally:
+        address.count_now()
+    if address.wait is not None:
+        return ip_limited_response(address.wait)
     if isinstance(response, SimpleTemplateResponse):
         response.render()  # what Django's handler does after a view's (DRF) Response
     return json_shaped(request, response)

@@ -1,6 +1,6 @@
-"""Signed order entry's Redis round trips (issue 15): before an order is placed, the per-address
-count (it must also count requests that fail authentication) and then ONE pipeline with the replay
-guard and the account and order counts, instead of four separate trips. What the trips guard still
+"""Signed order entry's Redis round trips (issue 15): before an order is placed, ONE pipeline with the
+replay guard and the address, account and order counts, instead of four separate trips (the long
+way, Django's middleware, still counts the address in a trip of its own first). What the trips guard still
 holds: a replay is refused, a batch counts each of its orders, and without Redis nothing is placed."""
 import json
 import threading
@@ -93,7 +93,9 @@ def trader(market, make_user, redis_url):
 
 @pytest.mark.parametrize(("path", "orders"), [("/api/v1/orders", 1), ("/api/v1/orders/batch", 3)])
 @pytest.mark.parametrize("way", ["short", "long"])
-def test_a_signed_order_costs_two_round_trips_before_it_is_placed(trader, path, orders, way):
+def test_a_signed_order_costs_one_round_trip_before_it_is_placed(trader, path, orders, way):
+    """The short way (the ASGI door every signed order takes in production) sends the address
+    count with the rest; the long way (Django's middleware) still counts the address first."""
     body = json.dumps(ORDER if orders == 1 else {"orders": [ORDER] * orders}).encode()
     placed_before = Order.objects.count()
     with redis_trips() as trips:
@@ -103,14 +105,41 @@ def test_a_signed_order_costs_two_round_trips_before_it_is_placed(trader, path, 
     assert Order.objects.count() == placed_before + orders
     user = trader.user.pk
     api_key = ApiKey.objects.get(key=trader.key).pk
-    assert [shape(trip) for trip in before_placement(trips)] == [
-        [("INCRBY", "rl:ip:127.0.0.1", b"1"), ("EXPIRE", "rl:ip:127.0.0.1")],
-        [("SET", f"apisig:{trader.key}"),
-         ("INCRBY", f"rl:account:key:{api_key}", b"1"), ("EXPIRE", f"rl:account:key:{api_key}"),
-         ("INCRBY", f"rl:orders:user:{user}", str(orders).encode()), ("EXPIRE", f"rl:orders:user:{user}")],
-    ]
-    replay_guard = before_placement(trips)[1][0]
+    address = [("INCRBY", "rl:ip:127.0.0.1", b"1"), ("EXPIRE", "rl:ip:127.0.0.1")]
+    limits = [("INCRBY", f"rl:account:key:{api_key}", b"1"), ("EXPIRE", f"rl:account:key:{api_key}"),
+              ("INCRBY", f"rl:orders:user:{user}", str(orders).encode()), ("EXPIRE", f"rl:orders:user:{user}")]
+    guard = ("SET", f"apisig:{trader.key}")
+    expected = [[guard, *address, *limits]] if way == "short" else [address, [guard, *limits]]
+    assert [shape(trip) for trip in before_placement(trips)] == expected
+    replay_guard = before_placement(trips)[-1][0]
     assert replay_guard[3:5] == (b"NX", b"PX"), replay_guard
+
+
+@pytest.mark.parametrize("signed", ["well", "badly"])
+@pytest.mark.parametrize("way", ["short", "long"])
+def test_an_address_over_its_limit_is_refused_before_anything_is_placed(trader, settings, way, signed):
+    """Counted with the view's trip or counted first, an address over its limit gets the same 429
+    (its own error, ``Retry-After``), however the request was signed, and no order is placed; a
+    request refused for its signature still counts against its address."""
+    settings.EXCHANGE_RATE_LIMITS = {"ip": (2, FOREVER), "account": (10**9, FOREVER), "orders": (10**9, FOREVER)}
+    body = json.dumps(ORDER).encode()
+    options = {} if signed == "well" else {"secret": "not-the-secret"}
+    placed_before = Order.objects.count()
+    answers = []
+    for _ in range(3):
+        response = getattr(trader, way)("/api/v1/orders", body, **options)
+        if way == "short":
+            status, headers, text = response
+        else:
+            status, headers, text = response.status_code, {k.lower(): v for k, v in response.items()}, response.content
+        answers.append((status, json.loads(text).get("error"), headers.get("retry-after")))
+    first = (201, None, None) if signed == "well" else (401, {"code": "invalid_signature",
+                                                              "message": "the signature does not match the request"}, None)
+    assert answers[:2] == [first, first]
+    status, error, retry_after = answers[2]
+    assert (status, error) == (429, {"code": "rate_limited", "message": "too many requests from this address"})
+    assert int(retry_after) >= 1
+    assert Order.objects.count() == placed_before + (2 if signed == "well" else 0)
 
 
 def test_other_signed_requests_keep_their_own_replay_round_trip(trader):
