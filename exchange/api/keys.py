@@ -30,7 +30,7 @@ from typing import Any
 import redis
 from cryptography.fernet import InvalidToken
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from exchange.accounts.crypto import decrypt_secret
@@ -102,10 +102,14 @@ def _load(key: str) -> _Entry | None:
         entry = _cached(key)  # loaded by the thread this one waited for
         if entry is not None:
             return entry
-        api_key = ApiKey.objects.select_related("user").filter(key=key).first()
+        # One query for the key, its owner and whether the owner is frozen (it runs once a second
+        # per key and process: for a bot sending less often than that, on every request).
+        frozen_profile = Profile.objects.filter(user_id=OuterRef("user_id"), status=UserStatus.FROZEN)
+        api_key = ApiKey.objects.select_related("user").annotate(owner_frozen=Exists(frozen_profile)).filter(
+            key=key).first()
         if api_key is None:
             return None  # unknown keys are not cached: a key created a moment ago works at once
-        frozen = Profile.objects.filter(user_id=api_key.user_id, status=UserStatus.FROZEN).exists()
+        frozen = api_key.owner_frozen
         try:
             secret: str | None = decrypt_secret(api_key.secret_encrypted)
         except InvalidToken:

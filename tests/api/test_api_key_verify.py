@@ -140,23 +140,30 @@ def test_bookkeeping_is_once_a_minute_and_revocation_still_takes_a_second(door, 
 
 
 
+def verify_in_process(key: str, secret: str) -> str | None:
+    """The check itself, without a door or the replay guard: None if accepted, else the code."""
+    from exchange.api.keys import api_key_verify
+    from exchange.errors import ExchangeError
+
+    timestamp = now_ms()
+    try:
+        api_key_verify(key=key, timestamp=timestamp, sent=RestDoor.sign(secret, timestamp), method="POST",
+                       path_with_query="/api/v1/orders", body=ORDER, client_ip="127.0.0.1", defer_replay=True)
+    except ExchangeError as exc:
+        return exc.code
+    return None
+
+
 def test_a_secret_the_current_key_cannot_decrypt_is_refused_like_an_unknown_key(market, key, settings, caplog):
     """The secret is decrypted when the key is loaded (once per cache entry, not per request);
     under another EXCHANGE_API_SECRET_KEY it cannot be, and the key is refused and logged, as it
     was when each request decrypted it."""
-    from exchange.api.keys import api_key_cache_clear, api_key_verify
+    from exchange.api.keys import api_key_cache_clear
 
     api_key, secret = key
 
     def verify() -> str | None:
-        timestamp = now_ms()
-        try:
-            api_key_verify(key=api_key.key, timestamp=timestamp, sent=RestDoor.sign(secret, timestamp),
-                           method="POST", path_with_query="/api/v1/orders", body=ORDER, client_ip="127.0.0.1",
-                           defer_replay=True)
-        except Exception as exc:  # ExchangeError: its code
-            return exc.code  # type: ignore[attr-defined]
-        return None
+        return verify_in_process(api_key.key, secret)
 
     written_under = settings.EXCHANGE_API_SECRET_KEY
     api_key_cache_clear()
@@ -169,3 +176,26 @@ def test_a_secret_the_current_key_cannot_decrypt_is_refused_like_an_unknown_key(
     settings.EXCHANGE_API_SECRET_KEY = written_under
     api_key_cache_clear()
     assert verify() is None
+
+
+def test_a_key_is_loaded_with_its_owner_and_their_status_in_one_query(market, key):
+    """The cache entry (the key, its owner, frozen or not) is one SELECT, once a second per key and
+    process; freezing the owner still refuses the key once the entry is loaded again."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from exchange.api.keys import api_key_cache_clear
+
+    api_key, secret = key
+
+    def verify() -> str | None:
+        return verify_in_process(api_key.key, secret)
+
+    api_key_cache_clear()
+    with CaptureQueriesContext(connection) as queries:
+        assert verify() is None
+    selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert len(selects) == 1, selects
+    user_set_status(user=api_key.user, status=UserStatus.FROZEN)
+    api_key_cache_clear()
+    assert verify() == "account_frozen"
