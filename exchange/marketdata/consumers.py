@@ -39,7 +39,10 @@ class MarketConsumer(HubConsumer):
     book message after the snapshot reaches this socket; those the snapshot already contains
     (``sequence`` <= its sequence) are not sent. With ``?updates=100ms`` (or ``1000ms``) the
     messages come in one ``batch`` message per window (``windows.py``); an unknown value is
-    refused (4400)."""
+    refused (4400).
+
+    Once its snapshot is behind it, the hub writes the socket's messages to it directly, framed
+    once per process (``wire.py``), instead of through its queue and this consumer."""
 
     async def connect(self):
         symbol = self.scope["url_route"]["kwargs"]["symbol"].upper()
@@ -91,13 +94,19 @@ class MarketConsumer(HubConsumer):
         # Straight to the ASGI send: each frame's text is the process's (encoded once), and the
         # two layers of Channels' send() did nothing for it but cost two awaits per frame per socket.
         send = self.base_send
+        whole = True
         for sequence, text in event_texts(event):
             if sequence > after:
                 await send({"type": "websocket.send", "text": text})
+            else:
+                whole = False
+        if whole:  # past the snapshot: from now on the hub may write to this socket itself
+            self.hub_go_direct(self.group)
 
     async def md_ticker(self, event):
         if self.snapshot_sequence is not None:
             await self.base_send({"type": "websocket.send", "text": event_texts(event)[0][1]})
+            self.hub_go_direct(self.group)
 
     async def md_window(self, event):
         """A window's messages in one (``windows.py``): the process's shared text, unless this
@@ -107,6 +116,8 @@ class MarketConsumer(HubConsumer):
         text = window_for(event, self.snapshot_sequence)
         if text is not None:
             await self.base_send({"type": "websocket.send", "text": text})
+        if text is event["text"]:  # the whole window was after the snapshot, and so will the next be
+            self.hub_go_direct(self.group)
 
 
 class UserConsumer(HubConsumer):

@@ -41,7 +41,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from exchange.infra.pubsub import channel_prefix
-from exchange.marketdata.windows import Window
+from exchange.marketdata.windows import Window, event_frames
+from exchange.marketdata.wire import SocketWriter
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ class Hub:
         self.prefix = channel_prefix(url)
         self.members: dict[str, set[asyncio.Queue]] = {}
         self.windows: dict[str, dict[float, Window]] = {}  # group -> seconds -> its window
+        # Caught-up market sockets, written to directly instead of through their queues (wire.py).
+        self.direct: dict[asyncio.Queue, SocketWriter] = {}
         self.ready = asyncio.Event()
         self.task: asyncio.Task | None = None
 
@@ -82,11 +85,23 @@ class Hub:
         else:
             windows = self.windows.setdefault(group, {})
             if window not in windows:
-                windows[window] = Window(group, window, self.loop, lambda slow: self._slow(group, slow))
+                windows[window] = Window(group, window, self.loop, lambda slow: self._slow(group, slow),
+                                         self.direct)
             windows[window].queues.add(queue)
         return True
 
+    def go_direct(self, group: str, queue: asyncio.Queue, writer: SocketWriter) -> None:
+        """From now on this socket's messages of ``group`` are written to it as they come, not
+        queued for its consumer. Only for a socket that is caught up: its snapshot sent, every
+        later message to be sent whole, its queue empty (what was queued went out first)."""
+        if not queue.empty():
+            return
+        if queue in self.members.get(group, ()) or any(
+                queue in window.queues for window in self.windows.get(group, {}).values()):
+            self.direct[queue] = writer
+
     def leave(self, group: str, queue: asyncio.Queue) -> None:
+        self.direct.pop(queue, None)
         members = self.members.get(group)
         if members is not None:
             members.discard(queue)
@@ -138,7 +153,14 @@ class Hub:
         if not members and not windows:
             return
         event = json.loads(data)
+        direct = self.direct
         for queue in list(members or ()):
+            writer = direct.get(queue)
+            if writer is not None:
+                frames = event_frames(event)
+                if frames and not writer.write(frames):
+                    self._slow(group, queue)
+                continue
             try:
                 queue.put_nowait(event)
             except asyncio.QueueFull:
@@ -160,6 +182,7 @@ class Hub:
                 window.close()
         self.members.clear()
         self.windows.clear()
+        self.direct.clear()
         for queue in queues:
             _drop_and_lose(queue)
 
@@ -236,6 +259,15 @@ class HubConsumer(AsyncJsonWebsocketConsumer):
             return False
         self.hub_groups.add(group)
         return True
+
+    def hub_go_direct(self, group: str) -> None:
+        """This socket is caught up on ``group``: the hub may write its messages straight to it
+        (``wire.py``) when the server allows it; otherwise nothing changes."""
+        if group not in self.hub_groups or self.hub_queue in hub().direct or not self.hub_queue.empty():
+            return
+        writer = SocketWriter.for_scope(self.scope)
+        if writer is not None:
+            hub().go_direct(group, self.hub_queue, writer)
 
     def hub_leave(self, group: str) -> None:
         if group in self.hub_groups:

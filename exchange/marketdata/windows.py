@@ -20,6 +20,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from exchange.marketdata.wire import text_frame
+
+if TYPE_CHECKING:
+    from exchange.marketdata.wire import SocketWriter
 
 # The ``updates`` values a market socket accepts, and their windows in seconds.
 UPDATE_WINDOWS = {"100ms": 0.1, "1000ms": 1.0}
@@ -63,15 +69,26 @@ def event_texts(event: dict) -> list[Part]:
     return parts
 
 
+def event_frames(event: dict) -> bytes:
+    """What a caught-up default market socket is sent for this group event, as the WebSocket
+    frames on the wire (one per message), built once per process (``wire.py``)."""
+    frames = event.get("_frames")
+    if frames is None:
+        frames = event["_frames"] = b"".join(text_frame(text) for _, text in event_texts(event))
+    return frames
+
+
 class Window:
     """One group's messages of one interval in one process, and the sockets' queues that get them."""
 
     def __init__(self, group: str, seconds: float, loop: asyncio.AbstractEventLoop,
-                 on_slow: Callable[[asyncio.Queue], None]) -> None:
+                 on_slow: Callable[[asyncio.Queue], None],
+                 direct: dict[asyncio.Queue, SocketWriter] | None = None) -> None:
         self.group = group
         self.seconds = seconds
         self.loop = loop
         self.on_slow = on_slow
+        self.direct = {} if direct is None else direct  # the hub's caught-up sockets (wire.py)
         self.backlog_max = max(2, round(BACKLOG_SECONDS / seconds))
         self.queues: set[asyncio.Queue] = set()
         self.parts: list[Part] = []
@@ -87,16 +104,25 @@ class Window:
         self.parts.extend(parts)
 
     def flush(self) -> None:
-        """The window is over: its one text to every socket's queue (what they had waiting first)."""
+        """The window is over: its one text to every socket's queue (what they had waiting first),
+        or, to a caught-up socket, its one frame written straight to the socket."""
         self.timer = None
         parts, self.parts = self.parts, []
         if not parts or not self.queues:
             return
         sequences = [sequence for sequence, _ in parts if sequence is not None]
-        event = {"type": "md.window", "text": batch_text(text for _, text in parts), "parts": parts,
+        text = batch_text(text for _, text in parts)
+        event = {"type": "md.window", "text": text, "parts": parts,
                  "lowest": min(sequences) if sequences else None}
+        direct, frame = self.direct, None
         for queue in list(self.queues):
-            if queue.qsize() >= self.backlog_max:
+            writer = direct.get(queue)
+            if writer is not None:
+                if frame is None:
+                    frame = text_frame(text)
+                if not writer.write(frame):
+                    self.on_slow(queue)
+            elif queue.qsize() >= self.backlog_max:
                 self.on_slow(queue)
             else:
                 queue.put_nowait(event)
