@@ -25,6 +25,8 @@ import struct
 import time
 from typing import Any
 
+from twisted.internet import tcp
+
 from exchange.infra.daphne_tuning import PROTOCOL_SCOPE_KEY
 
 # A socket with bytes still unsent for this long is too slow: closed 4503 (the queue path's rule:
@@ -71,6 +73,12 @@ class SocketWriter:
     def usable(self) -> bool:
         """Whether a frame written now is exactly what ``sendMessage`` would write now."""
         protocol = self.protocol
+        # Only a plain TCP (or Unix) socket: under TLS the protocol's transport is Twisted's TLS
+        # wrapper, which hands attribute reads (``socket``, ``dataBuffer``) to the TCP transport
+        # beneath it, so a frame written here would go out unencrypted.
+        transport = getattr(protocol, "transport", None)
+        if not isinstance(transport, tcp.Connection) or getattr(transport, "TLS", False):
+            return False
         try:
             return (protocol.state == _STATE_OPEN and protocol.send_state == _SEND_STATE_GROUND
                     and protocol._perMessageCompress is None and not protocol.send_queue
