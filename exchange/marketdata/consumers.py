@@ -125,7 +125,11 @@ class UserConsumer(HubConsumer):
 
     Signed in by the session cookie, or by an ``auth`` message signed with an API key (first
     message, within 5 s). The stream is always the authenticated user's own: a message naming
-    another user closes the socket (4403); no sign-in closes it (4401)."""
+    another user closes the socket (4403); no sign-in closes it (4401).
+
+    Once subscribed with nothing waiting, the hub writes the user's messages to the socket itself
+    (``wire.py``), each as the JSON text ``send_json`` would send, instead of through its queue and
+    this consumer: a bot's every order sends it two or three."""
 
     async def connect(self):
         self.user_id = None
@@ -161,6 +165,7 @@ class UserConsumer(HubConsumer):
             sequence = None
         await self.send_json({"type": "subscribed", "user_id": user_id, "via": via,
                               "sequence": int(sequence or 0)})
+        self.hub_go_direct(user_group(user_id))  # nothing waiting: the hub may write to it itself
 
     async def disconnect(self, code):
         if self._timeout is not None:
@@ -205,3 +210,5 @@ class UserConsumer(HubConsumer):
     async def user_events(self, event):
         for frame in event["events"]:
             await self.send_json(frame)
+        if self.user_id is not None:  # caught up: from now on written by the hub
+            self.hub_go_direct(user_group(self.user_id))

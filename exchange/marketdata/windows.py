@@ -54,8 +54,9 @@ def frame_text(event: dict, index: int, channel: str | None = None) -> str:
 
 
 def event_texts(event: dict) -> list[Part]:
-    """The (sequence, text) of each message a market socket would send for this group event,
-    encoded once per process and cached on the event (which every socket of the process shares)."""
+    """The (sequence, text) of each message a market socket (or a user's socket) would send for
+    this group event, encoded once per process and cached on the event (which every socket of the
+    process shares)."""
     parts = event.get("_parts")
     if parts is None:
         kind = event["type"]
@@ -63,6 +64,8 @@ def event_texts(event: dict) -> list[Part]:
             parts = [(frame["sequence"], frame_text(event, index)) for index, frame in enumerate(event["frames"])]
         elif kind == "md.ticker":
             parts = [(None, json.dumps(event["ticker"]))]
+        elif kind == "user.events":  # a user's socket: each frame as send_json writes it
+            parts = [(None, json.dumps(frame)) for frame in event["events"]]
         else:  # not a market socket's (a candle group's messages go to /ws/stream/ only)
             parts = []
         event["_parts"] = parts

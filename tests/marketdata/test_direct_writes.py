@@ -152,3 +152,38 @@ def test_caught_up_sockets_are_closed_4503_when_redis_is_lost(market, own_redis,
     for told, code in asyncio.run(scenario()):
         assert (told["type"], told["code"]) == ("error", "resync")
         assert code == 4503
+
+
+def test_a_users_socket_gets_its_messages_as_send_json_wrote_them(market, make_user, redis_url, start_web):
+    """The private stream goes the same way once subscribed: every frame of every ``user.events``
+    message, in order, byte for byte the JSON text the consumer's ``send_json`` writes; another
+    user's messages never reach it; and it still answers its own pings."""
+    from exchange.accounts.services import api_key_create
+    from exchange.infra.pubsub import user_group
+    from exchange.marketdata.auth import ws_signature
+
+    alice, bob = make_user("alice"), make_user("bob")
+    key, secret = api_key_create(user=alice, scopes=["read"])
+    web = start_web()
+    rounds = [[{"type": "order", "id": 10 * r + i, "status": "open", "price": f"{30000 + i}.5", "note": "é"}
+               for i in range(1 + r % 3)] for r in range(8)]
+
+    async def scenario() -> list[str]:
+        async with websockets.connect(web.url.replace("http", "ws") + "/ws/user/", origin=web.url) as ws:
+            timestamp = str(int(time.time() * 1000))
+            await ws.send(json.dumps({"type": "auth", "key": key.key, "timestamp": timestamp,
+                                      "signature": ws_signature(secret, timestamp)}))
+            assert json.loads(await ws.recv())["type"] == "subscribed"
+            client = redis.Redis.from_url(redis_url)
+            for round_, events in enumerate(rounds):
+                hub_publish(client, [(user_group(bob.pk), {"type": "user.events", "events": [{"type": "not yours"}]}),
+                                     (user_group(alice.pk), {"type": "user.events", "events": events})])
+                if round_ == 4:
+                    await ws.send(json.dumps({"type": "ping"}))
+                await asyncio.sleep(0.2)
+            return await read_until_quiet(ws)
+
+    texts = asyncio.run(scenario())
+    pong = json.dumps({"type": "pong"})
+    assert texts.count(pong) == 1
+    assert [t for t in texts if t != pong] == [json.dumps(frame) for events in rounds for frame in events]
