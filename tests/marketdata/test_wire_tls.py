@@ -18,7 +18,8 @@ def test_a_socket_behind_a_tls_wrapper_is_not_written_to_directly():
                               _tempDataLen=0)
     wrapper = ProtocolWrapper(WrappingFactory(Factory.forProtocol(Protocol)), Protocol())
     wrapper.makeConnection(beneath)  # as TLSMemoryBIOProtocol is connected: reads fall through to it
-    assert wrapper.socket is beneath.socket and wrapper.connected  # the trap
+    assert wrapper.socket is beneath.socket  # the trap: the TCP socket, seen through the wrapper
+    assert wrapper.connected
     assert SocketWriter(SimpleNamespace(transport=wrapper, **OPEN)).usable() is False
 
 
