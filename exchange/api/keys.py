@@ -25,19 +25,22 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 import redis
 from cryptography.fernet import InvalidToken
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from exchange.accounts.crypto import decrypt_secret
 from exchange.accounts.models import ApiKey, Profile, UserStatus
 from exchange.api.signing import signature as expected_signature
 from exchange.errors import ExchangeError
+from exchange.infra.prepared import prepared_cursor
 from exchange.infra.redis_clients import redis_client
+from exchange.infra.rows import ModelColumns
 
 log = logging.getLogger(__name__)
 
@@ -102,14 +105,10 @@ def _load(key: str) -> _Entry | None:
         entry = _cached(key)  # loaded by the thread this one waited for
         if entry is not None:
             return entry
-        # One query for the key, its owner and whether the owner is frozen (it runs once a second
-        # per key and process: for a bot sending less often than that, on every request).
-        frozen_profile = Profile.objects.filter(user_id=OuterRef("user_id"), status=UserStatus.FROZEN)
-        api_key = ApiKey.objects.select_related("user").annotate(owner_frozen=Exists(frozen_profile)).filter(
-            key=key).first()
-        if api_key is None:
+        found = _select_key(key)
+        if found is None:
             return None  # unknown keys are not cached: a key created a moment ago works at once
-        frozen = api_key.owner_frozen
+        api_key, frozen = found
         try:
             secret: str | None = decrypt_secret(api_key.secret_encrypted)
         except InvalidToken:
@@ -121,6 +120,33 @@ def _load(key: str) -> _Entry | None:
                 _cache.clear()
             _cache[key] = entry
         return entry
+
+
+@cache
+def _key_query() -> tuple[str, ModelColumns[ApiKey], ModelColumns[Any]]:
+    key_columns = ModelColumns(ApiKey, "k")
+    user_columns = ModelColumns(ApiKey._meta.get_field("user").related_model, "u")
+    profiles = Profile._meta.db_table
+    return (f"SELECT {key_columns.sql}, {user_columns.sql}, EXISTS (SELECT 1 FROM {profiles} p "
+            f"WHERE p.user_id = k.user_id AND p.status = %s) "
+            f"FROM {key_columns.table} JOIN {user_columns.table} ON u.id = k.user_id WHERE k.key = %s",
+            key_columns, user_columns)
+
+
+def _select_key(key: str) -> tuple[ApiKey, bool] | None:
+    """The key with its ``user``, and whether the owner is frozen: one query (it runs once a
+    second per key and process; for a bot sending less often than that, on every request), by
+    hand on a prepared cursor (``infra/rows.py``: through the ORM it cost more than the rest of
+    the check)."""
+    sql, key_columns, user_columns = _key_query()
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, [UserStatus.FROZEN.value, key])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    api_key = key_columns.instance(row[:len(key_columns)])
+    api_key.user = user_columns.instance(row[len(key_columns):-1])
+    return api_key, row[-1]
 
 
 def canonical_signature(sent: object) -> str:

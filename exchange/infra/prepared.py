@@ -1,9 +1,9 @@
-"""A cursor for the order-entry group commit's few fixed statements: parameters bound on the
-server, the statement prepared once per connection.
+"""A cursor for the few fixed statements of the order-entry hot path (the group commit's, the API
+key's load): parameters bound on the server, the statement prepared once per connection.
 
 Django's PostgreSQL cursors bind parameters on the client: psycopg writes every value into the
 SQL text, quoting each element of each array in Python, and PostgreSQL parses and plans the
-whole text again. The group commit sends the same four statements over and over with one array
+whole text again. The group commit sends the same five statements over and over with one array
 per column (``infra/bulk.py``), and that quoting was 7% of a web process's CPU under load (py-spy
 at 250 orders/s), beside the parse and plan of a forty-array ``INSERT`` in PostgreSQL on every
 group. Here the arrays travel as parameters and psycopg prepares a statement it has seen
