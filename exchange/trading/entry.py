@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 
 from exchange.accounts.models import Profile, UserStatus
 from exchange.errors import ExchangeError
-from exchange.infra.bulk import unnest_insert
+from exchange.infra.bulk import json_insert
 from exchange.infra.prepared import prepared_cursor
 from exchange.ledger.holds import HoldRequest, holds_place_many
 from exchange.markets.models import Market
@@ -220,8 +220,8 @@ def _write(candidates: list[_Candidate]) -> list[bool]:
                             payload={"maker_fee": str(c.maker_fee), "taker_fee": str(c.taker_fee)})
                     for c in accepted]
         # One statement for both tables: the orders as a CTE, then their place commands.
-        orders_sql, orders_params = unnest_insert(Order, orders, with_pk=True)
-        commands_sql, commands_params = unnest_insert(Command, commands)
+        orders_sql, orders_params = json_insert(Order, orders, with_pk=True)
+        commands_sql, commands_params = json_insert(Command, commands)
         with prepared_cursor() as cursor:
             cursor.execute(f"WITH placed AS ({orders_sql}) {commands_sql} RETURNING id, order_id",
                            orders_params + commands_params)
