@@ -172,25 +172,40 @@ def _normalise(request: PlaceRequest) -> None:
         raise ExchangeError("invalid_post_only", "a post-only order must be good-till-cancelled")
 
 
+# The open statuses as an SQL list (fixed identifiers of the code, not input), for the partial index.
+_OPEN_STATUSES_SQL = "(" + ", ".join(f"'{status}'" for status in OPEN_STATUSES) + ")"
+
+
 def _entry_checks(requests: list[PlaceRequest], markets: dict[str, Market]):
-    """In one round trip: frozen users, open orders per (user, market), and the users' open
-    orders carrying any of the requested client order ids."""
+    """In one round trip: frozen users, open orders per (user, market) counted up to the limit,
+    and the users' open orders carrying any of the requested client order ids.
+
+    Each count reads at most ``EXCHANGE_MAX_OPEN_ORDERS`` entries of the partial index on open
+    orders (``order_user_market_open_idx``; the statuses are written into the statement so that
+    its prepared, generic plan can use it): counting through the market's index read every open
+    order in the market, everyone's, for every group (4 ms with 3,000 resting orders)."""
     users = sorted({r.user_id for r in requests})
+    pairs = sorted({(r.user_id, markets[r.market].pk) for r in requests if r.market in markets})
     client_ids = sorted({r.client_order_id for r in requests if r.client_order_id is not None})
     open_statuses = [str(s) for s in OPEN_STATUSES]
+    orders = Order._meta.db_table
     with prepared_cursor() as cursor:
         cursor.execute(
-            f"""SELECT 'frozen', user_id, NULL::bigint, NULL::text, 0 FROM {Profile._meta.db_table}
+            f"""SELECT 'frozen', user_id, NULL::bigint, NULL::text, 0::bigint FROM {Profile._meta.db_table}
                     WHERE user_id = ANY(%(users)s) AND status = %(frozen)s
                 UNION ALL
-                SELECT 'open', user_id, market_id, NULL, count(*) FROM {Order._meta.db_table}
-                    WHERE user_id = ANY(%(users)s) AND market_id = ANY(%(markets)s) AND status = ANY(%(open)s)
-                    GROUP BY user_id, market_id
+                SELECT 'open', p.user_id, p.market_id, NULL, (
+                    SELECT count(*) FROM (
+                        SELECT FROM {orders} o WHERE o.user_id = p.user_id AND o.market_id = p.market_id
+                            AND o.status IN {_OPEN_STATUSES_SQL}
+                        LIMIT %(cap)s) AS counted)
+                    FROM unnest(%(pair_users)s::bigint[], %(pair_markets)s::bigint[]) AS p(user_id, market_id)
                 UNION ALL
-                SELECT 'client', user_id, id, client_order_id, 0 FROM {Order._meta.db_table}
+                SELECT 'client', user_id, id, client_order_id, 0 FROM {orders}
                     WHERE user_id = ANY(%(users)s) AND client_order_id = ANY(%(client_ids)s) AND status = ANY(%(open)s)""",
-            {"users": users, "markets": sorted(m.pk for m in markets.values()), "open": open_statuses,
-             "client_ids": client_ids, "frozen": str(UserStatus.FROZEN)},
+            {"users": users, "pair_users": [u for u, _ in pairs], "pair_markets": [m for _, m in pairs],
+             "cap": settings.EXCHANGE_MAX_OPEN_ORDERS, "open": open_statuses, "client_ids": client_ids,
+             "frozen": str(UserStatus.FROZEN)},
         )
         rows = cursor.fetchall()
     frozen = {user for kind, user, _, _, _ in rows if kind == "frozen"}

@@ -69,6 +69,10 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["market", "status"], name="order_market_status_idx"),
             models.Index(fields=["user", "status"], name="order_user_status_idx"),
+            # Order entry counts a user's open orders in a market (the open-order limit): only
+            # those, whatever else the market or the user has open or has ever traded.
+            models.Index(fields=["user", "market"], condition=models.Q(status__in=["pending", "open"]),
+                         name="order_user_market_open_idx"),
         ]
         constraints = [
             models.UniqueConstraint(
