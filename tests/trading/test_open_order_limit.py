@@ -43,9 +43,10 @@ def test_only_open_orders_count(cap, make_user, market):
     assert _codes(orders_place_many([_buy(alice)])) == ["placed"]
 
 
-def test_the_count_reads_the_open_orders_index_not_the_market(cap, make_user, market):
-    """The statement names the open statuses itself, so the partial index's condition is implied
-    by the statement even under a prepared statement's generic plan."""
+def test_the_checks_read_the_partial_indexes_of_open_orders(cap, make_user, market):
+    """The count reads the user's open orders in the market, not the market's; the client order
+    ids, the unique index of open ones. The statement names the open statuses itself, so the
+    partial indexes' conditions are implied even under a prepared statement's generic plan."""
     from django.db import connection
 
     alice = make_user(USD="100000")
@@ -67,3 +68,4 @@ def test_the_count_reads_the_open_orders_index_not_the_market(cap, make_user, ma
         cursor.execute("RESET plan_cache_mode")
         cursor.execute("DEALLOCATE open_check")
     assert "order_user_market_open_idx" in plan, plan
+    assert "client_order_id_unique_among_open" in plan, plan
