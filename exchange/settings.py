@@ -193,6 +193,8 @@ REST_FRAMEWORK = {
         "exchange.api.throttling.OrderRateThrottle",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's, with the plain JSON case answered at once (exchange/api/negotiation.py).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "exchange.api.negotiation.JsonNegotiation",
     # Depth-limited, no NaN/Infinity, no NUL, decimals as Decimal (exchange/api/parsers.py).
     "DEFAULT_PARSER_CLASSES": ["exchange.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
