@@ -7,7 +7,6 @@ order entry's group commit (exchange/trading/committer.py) never saw two orders 
 thread pool the requests of a process run side by side, each borrowing a pooled connection.
 """
 import os
-import sys
 
 from django.core.wsgi import get_wsgi_application
 
@@ -45,7 +44,6 @@ get_resolver().url_patterns  # noqa: B018  # Twisted parses no POST body Daphne 
 # walked everything, holding the GIL for 70 ms on an idle box and far longer on a busy one, every
 # few seconds under load, and the web process's every request waited.
 freeze_loaded_state()
-sys.setswitchinterval(settings.EXCHANGE_WEB_SWITCH_INTERVAL_MS / 1000)
 
 application = ProtocolTypeRouter(
     {

@@ -248,9 +248,6 @@ EXCHANGE_GROUP_COMMIT_TIMEOUT = env.float("EXCHANGE_GROUP_COMMIT_TIMEOUT", defau
 # Threads per web process that run Django's request handling (a2wsgi's pool, exchange/asgi.py):
 # one per pooled database connection, so a running request never waits for a connection.
 EXCHANGE_WEB_THREADS = env.int("EXCHANGE_WEB_THREADS", default=DATABASE_POOL_MAX_SIZE)
-# How long a web process's thread may hold the GIL while another waits for it (Python's
-# sys.setswitchinterval, default 5 ms; exchange/asgi.py).
-EXCHANGE_WEB_SWITCH_INTERVAL_MS = env.float("EXCHANGE_WEB_SWITCH_INTERVAL_MS", default=5.0)
 # At most this many orders (or ids) in one POST/DELETE /api/v1/orders/batch.
 EXCHANGE_MAX_BATCH_ORDERS = env.int("EXCHANGE_MAX_BATCH_ORDERS", default=20)
 EXCHANGE_FAUCET_LIMITS = {"USD": "10000", "BTC": "1", "ETH": "10"}
