@@ -183,10 +183,10 @@ def _entry_checks(requests: list[PlaceRequest], markets: dict[str, Market]):
     Each count reads at most ``EXCHANGE_MAX_OPEN_ORDERS`` entries of the partial index on open
     orders (``order_user_market_open_idx``): counting through the market's index read every open
     order in the market, everyone's, for every group (4 ms with 3,000 resting orders). The client
-    order ids come from the unique index on open orders, and not at all for a group without any
-    (a one-time filter: the scan does not start). Both indexes are partial, so their conditions
-    are written into the statement: its prepared, generic plan could not use them for statuses
-    passed as a parameter."""
+    order ids come from the users' open orders, and not at all for a group without any (a
+    one-time filter: the scan does not start). The indexes of open orders are partial, so the open
+    statuses are written into the statement: its prepared, generic plan could not use them for
+    statuses passed as a parameter."""
     users = sorted({r.user_id for r in requests})
     pairs = sorted({(r.user_id, markets[r.market].pk) for r in requests if r.market in markets})
     client_ids = sorted({r.client_order_id for r in requests if r.client_order_id is not None})
