@@ -341,7 +341,10 @@ def main() -> None:
                       "load average": os.getloadavg()[0]}), flush=True)
     keys = create_keys(args.users, run=str(int(time.time())))
     sampler = Sampler(database=os.environ.get("DATABASE_URL", "").rsplit("/", 1)[-1].split("?")[0]).start()
-    steps = [(f"step {rate}", float(rate), args.step_seconds) for rate in args.steps.split(",")]
+    rates = args.steps.split(",")
+    # A rate given twice (--steps 100,100) is two steps, each with its own row, not one merged.
+    steps = [(f"step {rate}" + (f" (#{i + 1})" if rates.count(rate) > 1 else ""), float(rate), args.step_seconds)
+             for i, rate in enumerate(rates)]
     records, fills, market = run(args, keys, steps)
     rows = [report(records, fills, name, rate, seconds, sampler) for name, rate, seconds in steps]
     market_report(market, "the steps")
