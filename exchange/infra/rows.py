@@ -3,10 +3,12 @@
 Building a ``QuerySet`` and compiling it costs a web process more CPU than PostgreSQL spends
 answering a primary-key lookup: the API key check's load (the key, its owner, whether the owner
 is frozen) was 8% of a web process's CPU under order load (py-spy at 250 orders/s), most of it
-in the ORM before the query left. Here a statement names a model's columns once, the query runs
-on a prepared cursor (``infra/prepared.py``), and each row becomes an instance as the ORM would
-make it: every column through the converters the ORM applies (the backend's, then the field's
-``from_db_value``), then ``Model.from_db``.
+in the ORM before the query left. Here a statement names a model's columns once (the caller
+runs it, on a prepared cursor where it repeats, ``infra/prepared.py``), and each row becomes an
+instance as the ORM would make it: every column through the converters the ORM applies (the
+backend's, then the field's ``from_db_value``), then ``Model.from_db``. (``markets_by_symbol``
+does the same for markets and their assets by itself: ``markets`` sits below ``infra`` in the
+layers, and its models need no converters.)
 """
 from collections.abc import Callable, Sequence
 from functools import cached_property
